@@ -384,8 +384,11 @@ class Disk:
         the next scan's start (for `tree`, the files it read)."""
         kept: scan.Scan | None = None
         lines = [f"create {ref} {commit}"] if ref is not None else []
-        if self.scanning is not None and self.repo.quarantine is not None:
-            # A dry run keeps no cache: the objects its index names go with its own store.
+        if self.scanning is not None and (
+            self.repo.quarantine is not None or scan.goes_back(self.scanning)
+        ):
+            # A dry run keeps no cache: the objects its index names go with its own store. A
+            # rescue keeps the one its restore goes back to (scan.RESTORING_TO).
             scan.abandon(self.scanning)
             self.scanning = None
         if self.scanning is not None:

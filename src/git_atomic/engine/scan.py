@@ -401,7 +401,12 @@ def _new_tree(scan: Scan, deleted: list[bytes], changed: list[bytes]) -> str | N
             return None
         if edits is not None:
             tree, scan.pending = scantree.edit_tree(
-                scan.repo, scan.index, split=scan.split, base=scan.base_tree, edits=edits
+                scan.repo,
+                scan.index,
+                split=scan.split,
+                base=scan.base_tree,
+                edits=edits,
+                index_too=not goes_back(scan),
             )
             return tree
     return scantree.update_from_disk(
@@ -520,17 +525,22 @@ def _smudged(scan: Scan, base: Path | None) -> bool:
 
 # Set by a rollback while its rescue is captured (rescue.py): the files tree its restore goes
 # back to. Where the rescue's scan started from that tree's scan index (an abort, a failed
-# run), the index is set aside, not removed: once the restore has put those files back, it
-# describes the worktree again, and becomes its scan index (scanindex.follow).
+# run: `goes_back`), that index stays the worktree's and the scan's own is not kept: once the
+# restore has put those files back, it describes them again, and the next scan reads only the
+# files the restore wrote (their bytes, compared). The rescue's would have it edit its tree
+# back and update the index again.
 RESTORING_TO: ContextVar[str | None] = ContextVar("restoring_to", default=None)
 
 
+def goes_back(scan: Scan) -> bool:
+    """Whether this is a rescue's scan that started from the scan index its restore goes back
+    to (RESTORING_TO): its own index is not kept, nor brought up to date."""
+    return scan.base_tree is not None and scan.base_tree == RESTORING_TO.get()
+
+
 def retire(scan: Scan, tree: str) -> None:
-    """After the ref names `tree`: the scan index it named before is no longer needed (set
-    aside for a restore that goes back to its tree: RESTORING_TO)."""
+    """After the ref names `tree`: the scan index it named before is no longer needed."""
     if scan.base_tree is not None and scan.base_tree != tree:
-        if scan.base_tree == RESTORING_TO.get() and scanindex.set_aside(scan.repo, scan.base_tree):
-            return
         scanindex.discard(
             scan.repo,
             scanindex.index_file(scan.repo, scan.base_tree),

@@ -164,7 +164,7 @@ def _converting(listing: process.Background) -> tuple[set[bytes], set[bytes]] | 
 
 
 def edit_tree(
-    repo: Repo, index: Path, *, split: bool, base: str, edits: Edits
+    repo: Repo, index: Path, *, split: bool, base: str, edits: Edits, index_too: bool = True
 ) -> tuple[str | None, process.Background | None]:
     """The new tree by editing the old one (`mktree` on the folders concerned), and the scan
     index's update with the same entries, still running in the background (None once waited
@@ -172,7 +172,8 @@ def edit_tree(
     scan index stays as it is, its stat data for them stale, so the next `status` reads them
     again). Its entries get no stat data: the next `status` looks at those few files again,
     and only marks them clean if their bytes are the ones recorded, so a file written while
-    this ran is never taken for what it was."""
+    this ran is never taken for what it was. `index_too=False`: the tree only, for a scan
+    index that is not kept (scan.goes_back), but where the edit is checked against git's."""
     try:
         tree = repo.tree_edit(base, edits, remember=True)
     except ValueError:
@@ -183,6 +184,8 @@ def edit_tree(
         for a, b in ((base, tree), (tree, base)):
             if repo.diff_trees(a, b) != repo.diff_trees_told(a, b):
                 raise AssertionError(f"scan: the edit's difference {a}..{b} is not git's")
+    if not index_too and not _verify():
+        return tree, None
     info = b"".join(
         (f"{new[0]} {new[1]}".encode() if new else b"0 " + repo.zero_oid.encode())
         + b"\t"
