@@ -247,22 +247,15 @@ def _expire_shared(repo: Repo, keeping: Path | None) -> None:
 class Following:
     """A scan index being made to describe a restore's target (`follow`), by git, in a thread
     of its own while the restore writes the files: its entries for the files the restore
-    writes have no stat data, so what it says does not depend on the writes. Or the target's
-    own scan index, set aside by the rescue's capture (`set_aside`): nothing to make."""
+    writes have no stat data, so what it says does not depend on the writes."""
 
-    def __init__(
-        self, repo: Repo, from_tree: str, to_tree: str, base: Path, info: bytes | None
-    ) -> None:
+    def __init__(self, repo: Repo, from_tree: str, to_tree: str, base: Path, info: bytes) -> None:
         import threading
 
         self.repo, self.from_tree, self.to_tree, self.base = repo, from_tree, to_tree, base
         self.scratch = _following(repo)
         self.made: str | None = None  # its tree, once git wrote it
         self._thread: threading.Thread | None = None
-        if info is None:  # the target's scan index, set aside: scratch already
-            self.scratch = _aside(repo, to_tree)
-            self.made = to_tree
-            return
         self.scratch.unlink(missing_ok=True)
         share(base, self.scratch)
         self.split = is_split(repo, base)
@@ -321,36 +314,19 @@ def follow(repo: Repo, from_tree: str, to_tree: str) -> Following | None:
     finishes it after the restore), so that the next capture does not read again every file
     the restore wrote. Worth an index write only for a large restore; a small one the next
     scan finds by itself. Its entries for those files get no stat data: the next `status`
-    reads them, and trusts them only if their bytes match.
-
-    Where the rescue's capture set `to_tree`'s own scan index aside (an abort: `set_aside`),
-    that one is taken as it is: its entries are the target's, with their cached trees, and the
-    stat data of the files the restore writes is of the files it had then, which the next
-    `status` finds changed and reads again (as it would have read them after any change).
-    No index is written, no tree; a small restore leaves it too."""
-    aside = _aside(repo, to_tree)
-    following: Following | None = None
-    try:
-        following = _following_for(repo, from_tree, to_tree, aside)
-    finally:
-        if (following is None or following.scratch != aside) and aside.exists():
-            discard(repo, aside, keeping=index_file(repo, from_tree))
-    return following
-
-
-def _following_for(repo: Repo, from_tree: str, to_tree: str, aside: Path) -> Following | None:
+    reads them, and trusts them only if their bytes match. (Where the rescue's scan started
+    from `to_tree`'s own scan index, an abort's, that one is the worktree's still, and the
+    rescue kept none: scan.goes_back. Nothing to make.)"""
     if from_tree == to_tree or repo.root.is_relative_to(repo.state_dir):
         return None
     # A cache: the rollback it follows is done whatever happens here, and the next scan would
     # find those files by itself.
     with contextlib.suppress(OSError, GitError):
-        changes = repo.diff_trees(from_tree, to_tree)
         base = index_file(repo, from_tree)
-        if len(changes) < EDIT_AT_MOST:
-            return None
-        if aside.exists():
-            return Following(repo, from_tree, to_tree, base, None)
         if not base.exists():
+            return None
+        changes = repo.diff_trees(from_tree, to_tree)
+        if len(changes) < EDIT_AT_MOST:
             return None
         info = b"".join(
             (
@@ -365,28 +341,6 @@ def _following_for(repo: Repo, from_tree: str, to_tree: str, aside: Path) -> Fol
         )
         return Following(repo, from_tree, to_tree, base, info)
     return None
-
-
-def set_aside(repo: Repo, tree: str) -> bool:
-    """The scan index of `tree`, one a restore goes back to, moved aside where `follow` finds
-    it (its shared index stays: in use); False where it could not be."""
-    try:
-        os.replace(index_file(repo, tree), _aside(repo, tree))
-    except OSError:
-        return False
-    return True
-
-
-def forget_aside(repo: Repo, tree: str) -> None:
-    """Before a rescue's capture: no scan index of `tree` is aside but the one it sets aside
-    (a process that runs many rollbacks, the MCP server's, may have left one where the last
-    failed before its restore)."""
-    with contextlib.suppress(OSError):
-        _aside(repo, tree).unlink(missing_ok=True)
-
-
-def _aside(repo: Repo, tree: str) -> Path:
-    return repo.state_dir / "tmp" / f"scan-follow-{os.getpid()}-{tree}"
 
 
 def _following(repo: Repo) -> Path:

@@ -14,7 +14,8 @@ from typing import Final
 from git_atomic.core.lock import process_alive
 
 # `<what>-<pid>-<n>`, the early scan's `scan-<pid>-early` and `scan-<pid>-seed` (early.py),
-# a restore's `scan-follow-<pid>` and `scan-follow-<pid>-<tree>` (scanindex.follow); and the
+# a restore's `scan-follow-<pid>` (scanindex.follow) and an earlier version's
+# `scan-follow-<pid>-<tree>` (a rescue's target's scan index set aside); and the
 # `.lock` a killed git left beside.
 REMOVED: Final = "removed-"  # safefs.Tree.take's names: `removed-<pid>-<n>`
 _TMP_PID: Final = re.compile(

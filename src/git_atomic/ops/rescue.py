@@ -21,7 +21,6 @@ from git_atomic.engine import (
     gitlinks,
     layoutcheck,
     scan,
-    scanindex,
     snapshot,
     unseen,
 )
@@ -101,10 +100,9 @@ def save(
         # An operation's own rollback: a folder git cannot list that it made so is refused,
         # not left behind as a folder nobody captured (scan.UNLISTABLE_SINCE).
         since = scan.UNLISTABLE_SINCE.set(target.captured_at if probe is None else None)
-        # The target's scan index, where the scan starts from it, is set aside for the restore
-        # (scanindex.follow): a selective one leaves the other files as they are.
+        # The target's scan index, where the scan starts from it, stays the worktree's
+        # (scan.goes_back): a selective restore leaves the other files as they are.
         back = scan.RESTORING_TO.set(None if paths else target.files_tree)
-        scanindex.forget_aside(repo, target.files_tree)  # one an earlier rollback here left
         try:
             captured = snapshot.capture(
                 repo,
