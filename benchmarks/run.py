@@ -1434,6 +1434,14 @@ def _warm_up(bench: SizeBench) -> None:
     A `Stop` hook call of a session with no turn open: it changes nothing, and starts the
     helper (`status`, which only reads, is served by one but never starts one)."""
     assert bench.cli is not None
+    if not (bench.work / ".git" / "atomic").is_dir():
+        # No operation ran here yet (`--only` a few cells, a warm one first): a helper is
+        # started only where one did (core/helper.py). An untimed `begin` and `abort`, which
+        # leave the state as it was.
+        for args in (["begin", "bench-warm-up", "--history", "shadow"], ["abort"]):
+            res = run_cmd([*bench.cli.argv, *args], bench.work, bench.ga_env, bench.timeout)
+            if res.returncode != 0:
+                raise CellError("ga_status_warm", "-", f"{args[0]}: {res.describe_failure()}")
     deadline = time.monotonic() + 60
     payload = {"session_id": "bench-warm-up", "hook_event_name": "Stop", "cwd": str(bench.work)}
     payload["stop_hook_active"] = False
