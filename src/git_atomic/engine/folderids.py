@@ -29,13 +29,34 @@ def blob(repo: Repo, found: Mapping[bytes, tuple[int, int]]) -> str | None:
         return None
     data = b"".join(b"%d:%d " % found[p] + p + b"\0" for p in sorted(found))
     if repo.writes_loose():
-        return repo.write_blob(data)
-    shared = repo.shared_perm()
-    if not shared:
-        return None
-    from git_atomic.engine import objectformat
+        oid: str | None = repo.write_blob(data)
+    else:
+        shared = repo.shared_perm()
+        if not shared:
+            return None
+        from git_atomic.engine import objectformat
 
-    return objectformat.write_loose_blob(repo.objects_out, data, sha256=repo.sha256, shared=shared)
+        oid = objectformat.write_loose_blob(
+            repo.objects_out, data, sha256=repo.sha256, shared=shared
+        )
+    if oid is not None:
+        # What `load` reads of these bytes: every record (a path is never empty, never holds
+        # a NUL: kept alike all the same).
+        _remember(oid, {p: (int(d), int(i)) for p, (d, i) in found.items() if p and b"\0" not in p})
+    return oid
+
+
+# The blobs this process wrote or read last, as `load` reads them: a rollback reads the one its
+# rescue's capture has just written (a blob's id names its bytes, so its reading is the same).
+_KNOWN: dict[str, Ids] = {}
+_KNOWN_AT_MOST: Final = 4
+
+
+def _remember(oid: str, ids: Ids) -> None:
+    _KNOWN.pop(oid, None)
+    _KNOWN[oid] = ids
+    while len(_KNOWN) > _KNOWN_AT_MOST:
+        del _KNOWN[next(iter(_KNOWN))]
 
 
 def still_kept(repo: Repo, oid: str | None) -> str | None:
@@ -57,8 +78,13 @@ def load(repo: Repo, oid: str | None) -> Ids:
     could not walk the folders, a checkpoint written before they were kept)."""
     if oid is None:
         return {}
+    known = _KNOWN.get(oid)
+    if known is not None:
+        return dict(known)  # (the caller's own)
     # (one pattern over the blob: a record at a time in Python was 14 ms at 5,000 folders)
-    return {path: (int(dev), int(ino)) for dev, ino, path in _RECORD.findall(repo.cat_blob(oid))}
+    ids = {path: (int(dev), int(ino)) for dev, ino, path in _RECORD.findall(repo.cat_blob(oid))}
+    _remember(oid, ids)
+    return dict(ids)
 
 
 # `<device>:<inode> <path>`, each record ended by a NUL; one that is not is skipped whole.
