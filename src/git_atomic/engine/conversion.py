@@ -44,6 +44,9 @@ _RECORD_V2: Final = b"v2 "
 _MARKER: Final = b" m"  # a raw record entry whose blob is a marker for kept LFS content
 _HELD_AT_MOST: Final = 64 << 20  # bytes read before they are handed to git
 _PATHS_AT_MOST: Final = 1000  # paths per command line (argument lists have a limit)
+# in_ignored_folders's answers, by staged tree and ignored folders (trees never change)
+_IN_IGNORED: dict[tuple[str, tuple[bytes, ...]], list[bytes]] = {}
+_KEPT_AT_MOST: Final = 16
 
 
 class Rule(NamedTuple):
@@ -71,7 +74,11 @@ def in_ignored_folders(repo: Repo, staged_tree: str, ignored: Sequence[bytes]) -
     them to those files, and the walk never looks into such a folder, so a capture took a CRLF
     file there for the stat cache's LF blob. Each folder the index holds at or under one of
     `ignored` (one `ls-tree` for them all), its `.gitattributes` named whether it is there or
-    not (`detect` reads the ones that are)."""
+    not (`detect` reads the ones that are). Kept per tree and folders: a capture of the same
+    index (PRE-OP's, then the state an operation that staged nothing left) asks git once."""
+    key = (staged_tree, tuple(ignored))
+    if key in _IN_IGNORED:
+        return list(_IN_IGNORED[key])
     found: list[bytes] = []
     literal = {"GIT_LITERAL_PATHSPECS": "1"}
     for at in range(0, len(ignored), _PATHS_AT_MOST):
@@ -80,7 +87,10 @@ def in_ignored_folders(repo: Repo, staged_tree: str, ignored: Sequence[bytes]) -
             "ls-tree", "-r", "-d", "-z", "--full-tree", staged_tree, "--", *names, env=literal
         )
         found += [item.partition(b"\t")[2] + b"/.gitattributes" for item in listing.split(b"\0")]
-    return [path for path in found if path != b"/.gitattributes"]
+    if len(_IN_IGNORED) >= _KEPT_AT_MOST:
+        _IN_IGNORED.clear()
+    _IN_IGNORED[key] = [path for path in found if path != b"/.gitattributes"]
+    return list(_IN_IGNORED[key])
 
 
 def _attribute_files_mention_conversion(
