@@ -195,6 +195,8 @@ def test_every_function_the_design_pages_name_is_in_that_module() -> None:
         "git-facts.md",
         "agents.md",
         "mcp.md",
+        "guarantees.md",
+        "limits.md",
         "../README.md",
     ]
     for page in pages:
