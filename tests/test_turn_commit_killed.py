@@ -108,3 +108,17 @@ def test_an_index_you_changed_after_the_kill_is_left_as_it_is(repo: GitRepo) -> 
     assert "your index changed since" in res.stderr, res.stderr
     assert repo.git("write-tree") == staged
     assert repo.git("rev-list", f"{head}..HEAD").split() == [repo.head()]
+
+
+def test_a_branch_you_moved_after_the_kill_is_left_and_the_commit_named(repo: GitRepo) -> None:
+    """You committed on top of the turn's commit before running recover: nothing of yours is
+    touched, and the line names the turn's commit rather than saying it was never made."""
+    head, _ = _killed_commit(repo, BEFORE_INDEX)
+    turn_commit = repo.head()
+    repo.git("commit", "-q", "--allow-empty", "-m", "yours")
+    yours, staged = repo.head(), repo.git("write-tree")
+    res = repo.atomic("recover", check=0)
+    assert "moved since the kill" in res.stderr and turn_commit[:12] in res.stderr, res.stderr
+    assert "was not made" not in res.stderr
+    assert (repo.head(), repo.git("write-tree")) == (yours, staged)
+    assert head != turn_commit

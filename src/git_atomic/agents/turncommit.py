@@ -116,12 +116,20 @@ def finish(repo: Repo, journal: Journal, op_id: str, intent: Mapping[str, Any]) 
     """A kept turn's commit that a kill stopped half way (its intent, above): what is left of
     it done, or said. Your branch names the commit: the index takes what `commit_turn` would
     have put there, unless it changed since (then it is left as it is, and said). Your branch
-    does not: the commit was never made; the turn's changes stay in your files, uncommitted."""
+    where it was: the commit was never made; the turn's changes stay in your files,
+    uncommitted. Anywhere else (you committed or switched since): left as you made it, said."""
     commit, ref = str(intent["commit"]), intent.get("ref")
     head_ref, head_oid = repo.read_head()
     if head_oid != commit or head_ref != ref:
         journal.set_pending(op_id, None)
-        return "its commit was not made (killed before); its changes stay in your files"
+        now = repo.rev_parse(ref) if isinstance(ref, str) else head_oid
+        if (now or repo.zero_oid) == intent.get("old"):
+            return "its commit was not made (killed before); its changes stay in your files"
+        where = ref.removeprefix("refs/heads/") if isinstance(ref, str) else "HEAD"
+        return (
+            f"{where} moved since the kill, so it is left as it is; the turn's commit is "
+            f"{commit[:12]} (`git log {commit[:12]}`), your index untouched"
+        )
     last = checkpoint.load(repo, str(intent["at"]))
     from git_atomic.engine import staged as staged_side
 
