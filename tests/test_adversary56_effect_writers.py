@@ -50,7 +50,8 @@ FOLDER = "040000"  # an empty folder, in `files`
 BOTH = ("write", "write", "chmod", "link", "inlink", "rm", "folder", "empty", "mv", "add")
 BOTH += ("add", "rmcached", "ita")
 OP_KINDS = (*BOTH, "commit", "ignored", "branch", "switch")
-OTHER_KINDS = (*BOTH, "commit", "ignored", "w2", "w2", "w2commit", "w2branch", "w2session")
+OTHER_KINDS = (*BOTH, "commit", "ignored", "checkout", "stash")
+OTHER_KINDS += ("w2", "w2", "w2commit", "w2branch", "w2session", "w2stash")
 
 
 def _examples() -> int:
@@ -190,9 +191,11 @@ class World:
                 self.commits.append(self.repo.head())
         elif kind == "branch":  # the operation moves a branch no worktree has checked out
             self.git("branch", "-f", "side", "HEAD" if v else "HEAD~1")
-        elif kind == "switch":  # the operation switches to `side` and may stay there
-            if self.git("checkout", "-q", "side").returncode == 0 and v != 0:
+        elif kind in ("switch", "checkout"):  # to `side`; the operation may stay there
+            if self.git("checkout", "-q", "side").returncode == 0 and (v or kind == "checkout"):
                 self.git("checkout", "-q", "main")
+        elif kind == "stash":
+            self.git("stash", "push", "-q", "-u")
         elif kind.startswith("w2") and self.wt2 is not None:
             self.second(kind, name, value)
 
@@ -210,6 +213,8 @@ class World:
         elif kind == "w2branch":  # the second worktree moves the branch both share
             self.git("branch", "-f", "side", "side2", cwd=self.wt2)
             self.commits.append(self.git("rev-parse", "side2", cwd=self.wt2).stdout.strip())
+        elif kind == "w2stash":  # the stash list both worktrees share
+            self.git("stash", "push", "-q", "-u", cwd=self.wt2)
         elif kind == "w2session":  # a session of its own there: opened, or closed with a commit
             wt = Path(self.wt2)
             if not self.w2_open:
@@ -289,6 +294,9 @@ def merge(frm: State, cur: State, to: State) -> tuple[State, set[bytes]]:
         got: dict[bytes, Value] = {}
         for path in sorted(set(b) | set(o) | set(t)):
             v = _merge_value(b.get(path), o.get(path), t.get(path))
+            was, now = b.get(path), o.get(path)
+            if part == "index" and was and was[2] & ITA and now and not now[2] & ITA:
+                v = now  # a `git add -N` whose entry you staged since: the entry is yours
             if v == "overlap":
                 overlaps.add(path.split(b"@")[0])
             elif v is not None:
@@ -302,6 +310,8 @@ def merge(frm: State, cur: State, to: State) -> tuple[State, set[bytes]]:
                     overlaps.add(path)  # the change makes a folder where a file is: file/directory
                 if path in got or any(p.startswith(below) for p in [*got, *kept]):
                     continue  # a file there, or something in it: not an empty folder
+                if path in fo and any(path.startswith(p + b"/") for p in got if p not in o):
+                    continue  # only empty folders where the change puts a file: they make way
                 got[path] = (FOLDER, b"", 0)
         if part == "index":
             for path, (mode, _oid, flags) in got.items():
@@ -321,6 +331,16 @@ def merge(frm: State, cur: State, to: State) -> tuple[State, set[bytes]]:
                 overlaps.update((above, path))
         out[part] = got
     return out, overlaps
+
+
+def _makes_way(path: bytes, now: State, frm: State, to: State) -> bool:
+    """An empty folder of yours where the move puts a file or a link (design.md: a folder of
+    nothing but empty folders makes way for it)."""
+    if now["files"].get(path, ("",))[0] != FOLDER:
+        return False
+    parts = path.split(b"/")
+    above = (b"/".join(parts[:i]) for i in range(1, len(parts)))
+    return any(frm["files"].get(p) != to["files"].get(p) for p in above)
 
 
 def _no_folders(part: dict[bytes, Value]) -> dict[bytes, Value]:
@@ -351,7 +371,7 @@ def move(world: World, args: Sequence[str], frm: State, to: State) -> tuple[Stat
     assert "Traceback" not in res.stderr, res.stderr
     for part in ("files", "index"):
         for path in set(now[part]) | set(after[part]):
-            if frm[part].get(path) == to[part].get(path):
+            if frm[part].get(path) == to[part].get(path) and not _makes_way(path, now, frm, to):
                 assert after[part].get(path) == now[part].get(path), (
                     f"{args}: {part} {path!r}, not the move's, changed: {res.stderr}"
                 )
@@ -444,6 +464,8 @@ def test_a_take_back_leaves_the_other_writers(
         if world.repo.atomic_json("log")["operations"][0]["op_id"] != op_id:
             args = ["rollback", "--op", op_id]  # the newest operation is another session's
         moved = move(world, args, post, pre)
+        if not since:  # nothing changed since: exactly PRE-OP, HEAD on its branch again
+            assert world.on_main() and world.state() == pre, diff(world.state(), pre)
         for writes in (between, later):
             if moved is None or moved[0] == moved[1]:
                 return
