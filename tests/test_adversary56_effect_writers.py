@@ -19,7 +19,7 @@ apart); where the model overlaps, the move refuses (exit 3), changes nothing and
 An empty folder is a path of its own; one where the result has files goes (design.md, "Empty
 folders").
 
-Examples: GIT_ATOMIC_ADVERSARY56_EXAMPLES (default 6 each: about 25 s in all on 2 cores).
+Examples: GIT_ATOMIC_ADVERSARY56_EXAMPLES (default 10 each: about 15 s in all on 2 idle cores).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ OTHER_KINDS += ("w2", "w2", "w2commit", "w2branch", "w2session", "w2stash")
 
 
 def _examples() -> int:
-    return int(os.environ.get("GIT_ATOMIC_ADVERSARY56_EXAMPLES") or 6)
+    return int(os.environ.get("GIT_ATOMIC_ADVERSARY56_EXAMPLES") or 10)
 
 
 def _actions(kinds: Sequence[str], size: int) -> st.SearchStrategy[list[Action]]:
