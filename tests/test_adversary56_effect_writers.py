@@ -37,6 +37,7 @@ from hypothesis import strategies as st
 
 from testing import agents, oracle
 from testing.gitrepo import GitRepo
+from tests.test_property_writers import _merge_value
 
 NAMES = ("a", "b", "d/c")
 VALUES = ("1", "2", "3")
@@ -264,25 +265,6 @@ class World:
 
     def on_main(self) -> bool:
         return self.git("symbolic-ref", "-q", "HEAD").stdout.strip() == "refs/heads/main"
-
-
-def _merge_value(b: Value | None, o: Value | None, t: Value | None) -> Value | str | None:
-    if t == b or o == t:
-        return o
-    if o == b:
-        return t
-    files = ("100644", "100755")
-    if b and o and t and b[0] in files and o[0] in files and t[0] in files:
-        out = []
-        for eb, eo, et in zip(b, o, t, strict=True):
-            if et == eb or eo == et:
-                out.append(eo)
-            elif eo == eb:
-                out.append(et)
-            else:
-                return "overlap"
-        return (str(out[0]), bytes(out[1]), int(out[2]))  # type: ignore[call-overload]
-    return "overlap"
 
 
 def merge(frm: State, cur: State, to: State) -> tuple[State, set[bytes]]:
