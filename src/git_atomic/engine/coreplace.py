@@ -164,7 +164,8 @@ def _values(repo: Repo, path: str) -> dict[str, str] | None:
     for item in res.stdout.split(b"\0"):
         if not item:
             continue
-        key, _, value = item.partition(b"\n")
+        key, sep, value = item.partition(b"\n")
+        value = value if sep else gitconfig.BARE
         name = key.decode("utf-8", "surrogateescape").lower()
         if name in found:
             return None

@@ -57,7 +57,8 @@ class RepoConfig:
         for item in raw.split(b"\0"):
             if not item:
                 continue
-            key, _, value = item.partition(b"\n")
+            key, sep, value = item.partition(b"\n")
+            value = value if sep else BARE  # `[core] autocrlf` alone (no `=`): true to git
             # A key as its bytes (a filter's name need not be UTF-8, and `-c` with it must
             # name the user's filter, not another): its value, text.
             name = config_key(key.decode("utf-8", "surrogateescape"))
@@ -237,13 +238,18 @@ def config_key(key: str) -> str:
     return f"{section.lower()}.{subsection}.{name.lower()}"
 
 
+# How `config -z` gives a key with no `=` (git's "true"), told apart from `key =` (an empty
+# value: false to git's booleans): it prints no newline after the key.
+BARE: Final = b"true"
+
+
 def _true(value: str) -> bool:
-    return value.strip().lower() in ("true", "yes", "on", "1", "")
+    return value.strip().lower() in ("true", "yes", "on", "1")
 
 
 def git_bool(value: str) -> bool:
     """A boolean as git reads one: also any integer (`010`, `0x1`, `1k`), true unless 0; ""
-    (how `config --list` gives a bare key with no `=`) true."""
+    (`key =`) false. A bare key with no `=` is true: read as BARE."""
     text = value.strip().lower()
     number = text[:-1] if text[-1:] in ("k", "m", "g") else text
     for base in (0, 10):
