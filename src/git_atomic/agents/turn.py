@@ -151,7 +151,16 @@ def after(repo: git.Repo, call: Call) -> str:
                 forget_mark(repo, record, mark)
             if not record.in_flight and record.window_before is not None:
                 record = turnsteps.close_window(repo, record)
+            unheld = record.extra.get(turnsteps.UNHELD)
+            if unheld:
+                extra = {k: v for k, v in record.extra.items() if k != turnsteps.UNHELD}
+                record = records.replace(record, extra=extra)
             slot.write(record)
+        if isinstance(unheld, list) and unheld:
+            return (
+                f"not protected (larger than max_new_file_size): {', '.join(map(str, unheld))}; "
+                "no checkpoint holds them, so taking this turn back leaves them as they are"
+            )
         return ""
     except AtomicError as exc:
         # The window stays open: the next checkpoint (another call's, or the turn's end)

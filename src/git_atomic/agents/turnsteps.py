@@ -177,7 +177,34 @@ def close_window(
     parts = [step]
     if at is None and claims is None and isinstance(since, float):
         record, parts = turnothers.outside_others(repo, record, step, since=since, until=closing)
+    if (
+        at is None
+        and after.too_large
+        and not (isinstance(start, list) and after.too_large in start)
+    ):
+        record = _unheld_new(repo, record, before_sha, after)
     return records.replace(record, steps=(*record.steps, *parts))
+
+
+# The new files too large to hold (max_new_file_size) that a window made, in the record's extra
+# until the call's hook says so (turn.after): told when they are made, not at the turn's end.
+UNHELD: Final = "unheld_new"
+
+
+def _unheld_new(
+    repo: git.Repo, record: Record, before_sha: str, after: checkpoint.Snapshot
+) -> Record:
+    from git_atomic.engine import checkpoint
+
+    was = checkpoint.load(repo, before_sha)
+    new = checkpoint.load_too_large(repo, after) - (
+        checkpoint.load_too_large(repo, was) if was.too_large else frozenset()
+    )
+    if not new:
+        return record
+    shown = [p.decode("utf-8", "backslashreplace") for p in sorted(new)]
+    more = [f"and {len(shown) - 5} more"] if len(shown) > 5 else []
+    return records.replace(record, extra={**record.extra, UNHELD: shown[:5] + more})
 
 
 def _quiet(record: Record, known: object, after: checkpoint.Snapshot) -> Record:
