@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 
 import pytest
 
@@ -145,7 +146,13 @@ def test_a_hook_a_call_installed_and_nothing_else_is_named_by_the_take_back(
     claude_hook(repo, "s1", "PreToolUse", **call)
     _sh(repo, install)
     claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"stdout": ""})
+    # The calls' windows are widened by a clock tick each way (hooksmade._MARGIN: a file's
+    # times come from the kernel's coarse clock), so that a turn's hook is never missed: a
+    # hook written within 10 ms of a call's start or end is named as the call's. A person
+    # writes further from the agent's calls than that (the fork server is not so slow).
+    time.sleep(0.05)
     _sh(repo, "printf '#!/bin/sh\\n' > .git/hooks/pre-push; chmod +x .git/hooks/pre-push")
+    time.sleep(0.05)
     _write(repo, 2, "bad", b"x\n")
     if how == "stop":
         answer = json.loads(claude_hook(repo, "s1", "Stop").stdout)
