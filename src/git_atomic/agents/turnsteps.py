@@ -177,11 +177,8 @@ def close_window(
     parts = [step]
     if at is None and claims is None and isinstance(since, float):
         record, parts = turnothers.outside_others(repo, record, step, since=since, until=closing)
-    if (
-        at is None
-        and after.too_large
-        and not (isinstance(start, list) and after.too_large in start)
-    ):
+    held_before = start[5] if isinstance(start, list) and len(start) > 5 else None  # state_of's
+    if at is None and after.too_large and after.too_large != held_before:
         record = _unheld_new(repo, record, before_sha, after)
     return records.replace(record, steps=(*record.steps, *parts))
 
