@@ -122,3 +122,23 @@ def test_a_branch_you_moved_after_the_kill_is_left_and_the_commit_named(repo: Gi
     assert "was not made" not in res.stderr
     assert (repo.head(), repo.git("write-tree")) == (yours, staged)
     assert head != turn_commit
+
+
+def test_an_advance_intent_not_a_turn_commit_is_dropped_not_read(repo: GitRepo) -> None:
+    """A closed operation's intent that names a commit but not the rest a turn's commit writes
+    (a journal edited by hand): dropped, never read, never a traceback."""
+    import sqlite3
+
+    _killed_commit(repo, None)
+    [op] = ops(repo)
+    db = sqlite3.connect(repo.path / ".git" / "atomic" / "journal.sqlite3")
+    with db:
+        db.execute(
+            "UPDATE operations SET pending=? WHERE id=?",
+            ('{"action": "advance", "commit": "0123"}', op["op_id"]),
+        )
+    db.close()
+    res = repo.atomic("recover", check=0)
+    assert "Traceback" not in res.stderr and "internal error" not in res.stderr, res.stderr
+    assert "commit of" not in res.stderr, res.stderr  # no word of a commit that was no turn's
+    assert "nothing to recover" in repo.atomic("recover", check=0).stderr

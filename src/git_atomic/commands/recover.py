@@ -206,7 +206,12 @@ def _finish_closed_op_restores(engine: Engine, done: Recovery) -> None:
     for op_id in engine.journal.closed_with_pending(engine.ctx.worktree):
         op = engine.journal.op(op_id)
         intent = op.pending_intent if op is not None else None
-        if op is not None and intent is not None and intent.get("action") == IntentAction.ADVANCE:
+        if (
+            op is not None
+            and intent is not None
+            and intent.get("action") == IntentAction.ADVANCE
+            and _turn_commit(intent)
+        ):
             # A kept turn's commit (commits mode) killed between its branch and your index
             from git_atomic.agents import turncommit
 
@@ -225,6 +230,12 @@ def _finish_closed_op_restores(engine: Engine, done: Recovery) -> None:
         done.not_restored += result.outcome.failed
         done.published += result.outcome.notes
         done.left = done.left or result.outcome.left_anything
+
+
+def _turn_commit(intent: dict[str, Any]) -> bool:
+    """Whether a closed operation's intent is a kept turn's commit (agents/turncommit.py), as
+    it writes one; anything else left there (a journal edited by hand) is dropped, not read."""
+    return all(isinstance(intent.get(k), str) for k in ("commit", "at", "old", "staged"))
 
 
 def _drop_unrecorded_refs(engine: Engine, op_id: str) -> None:
