@@ -1,6 +1,6 @@
 """The files git-atomic remembers things in (`.git/atomic/`: the reconcile answers, the staged
-side's cache, the watcher's records, the scan's bits) are read as the journal's state files
-are (core/wholefile.py): never through a link, never waited on. A fifo made at
+side's cache, the watcher's records, the scan's bits, the raw record) are read as the
+journal's state files are (core/wholefile.py): never through a link, never waited on. A fifo made at
 `reconciled-<worktree>.json` (by a command run under an operation, by anything that writes in
 the git dir) had every later `begin` wait on it for ever; a link there was read through, a file
 elsewhere taken for our memo. Each is now no memo: worked out again."""
@@ -15,16 +15,24 @@ import pytest
 from testing.gitrepo import GitRepo
 
 # Each memo a begin and an abort leave, by its name's start (the rest is the worktree's key).
+# Under a line-ending rule, the raw record (`raw-`) and its stamp (`.since`, by its end).
 MEMOS = ["reconciled-", "staged-cache.json", "bits-", "walk-", "unwatched-", "found-"]
+MEMOS += ["raw-", ".since"]
 
 
 def _memo(repo: GitRepo, start: str) -> str:
-    names = [n for n in os.listdir(repo.path / ".git" / "atomic") if n.startswith(start)]
+    names = [
+        n
+        for n in os.listdir(repo.path / ".git" / "atomic")
+        if (n.endswith(start) if start.startswith(".") else n.startswith(start))
+        and not (start == "raw-" and n.endswith(".since"))
+    ]
     assert names, (start, os.listdir(repo.path / ".git" / "atomic"))
     return names[0]
 
 
 def _warmed(repo: GitRepo) -> None:
+    repo.write(".gitattributes", b"*.txt text eol=lf\n")  # the raw record's rule
     repo.write("tool.sh", b"#!/bin/sh\n")
     (repo.path / "tool.sh").chmod(0o755)  # a file with bits of its own: the bits memo
     for _ in range(2):

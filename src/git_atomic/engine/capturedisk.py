@@ -92,6 +92,8 @@ class Disk:
         self.flags_file = repo.scratch_path("flags")
         # The bits of the clean files (scanbits.py), kept with the scan index by `publish`
         self.clean_bits: dict[bytes, int] | None = None
+        # What the raw record may trust of them too (conversion.Settled)
+        self.settled: conversion.Settled | None = None
 
     def start(self, known_tree: str | None, *, seeded: bool) -> None:
         """A scan from the scan index the ref names (`known_tree`), else seeded from the copy
@@ -223,14 +225,22 @@ class Disk:
         if self.scanning is not None and tree is not None:
             index, scan_gone = self.scanning.index, self.scanning.deleted
             specials: Mapping[bytes, int] = {}
+            brought: scanbits.Brought | None = None
             if not self.scanning.split:  # (a split one's names cannot be read: scanbits.py)
-                self.clean_bits = scanbits.brought_up_to_date(
+                brought = scanbits.brought_up_to_date(
                     repo,
                     index,
                     base_tree=self.scanning.base_tree,
                     changed=self.scanning.changed,
                     gone=scan_gone,
                 )
+                if brought is not None:
+                    self.clean_bits = brought.bits
+            self.settled = conversion.Settled(
+                brought.since if brought is not None else None,
+                brought.looked if brought is not None else frozenset(),
+                self.scanning.since,
+            )
         else:
             assert self.adding is not None
             specials, self.left_out = _scanned(repo, self.adding, self.index_copy)
@@ -276,6 +286,7 @@ class Disk:
                 repo.scratch_path("rawindex"),
                 leave_out=too_large,
                 listed=self.refs,
+                settled=self.settled,
             )
         # One lstat each for the files your index does not hold as they are (untracked,
         # changed): a clean tracked file is as git made it, and is not looked at.

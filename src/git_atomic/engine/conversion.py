@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
 
+from git_atomic.core import wholefile
 from git_atomic.engine import rulefiles, safefs
 from git_atomic.engine.git import Repo, worktree_key
 
@@ -47,6 +48,16 @@ _PATHS_AT_MOST: Final = 1000  # paths per command line (argument lists have a li
 # in_ignored_folders's answers, by staged tree and ignored folders (trees never change)
 _IN_IGNORED: dict[tuple[str, tuple[bytes, ...]], list[bytes]] = {}
 _KEPT_AT_MOST: Final = 16
+
+
+class Settled(NamedTuple):
+    """What a scan says of the files since the capture before it (scanbits.Brought): `since`,
+    the second that capture's scan began; `looked`, the files that may have changed since (the
+    rest have the stat data they had then); `now`, the second this scan began."""
+
+    since: int | None  # None: no record of that capture's was trusted, every file looked at
+    looked: frozenset[bytes]
+    now: int
 
 
 class Rule(NamedTuple):
@@ -134,6 +145,7 @@ def raw_tree(
     *,
     leave_out: frozenset[bytes] = frozenset(),
     listed: Mapping[str, str] | None = None,
+    settled: Settled | None = None,
 ) -> str:
     """The tree of the files' raw bytes: `filtered_tree` (the scan's, git's filtered blobs)
     with each regular file's blob replaced by its raw bytes' blob where they differ.
@@ -145,7 +157,12 @@ def raw_tree(
     changed is clean to it when its *filtered* bytes are the same (`a\r\n` for `a\n` under
     `eol=lf`). So the raw side keeps a record of its own (`RawRecord`): each file's stat data
     when its raw bytes were last hashed. A file whose stat data is the recorded one keeps the
-    recorded blob; every other file is hashed again. The first capture hashes every file."""
+    recorded blob; every other file is hashed again. The first capture hashes every file.
+
+    `settled`: where the capture that kept the record began its scan in `settled.since` (its
+    stamp says so), a file the scan did not look at again (`settled.looked`) has the stat data
+    it had then, when the record's entry was checked: it keeps that entry, not lstat again
+    (scanbits.py argues the same of the files' bits)."""
     listing = repo.out("ls-files", "-z", "-s", env={"GIT_INDEX_FILE": str(filtered_index)})
     regular: list[tuple[str, str, bytes]] = []
     for item in listing.split(b"\0"):
@@ -162,6 +179,17 @@ def raw_tree(
     again: list[bytes] = []
     paths = [path for _, _, path in regular]
     marked: list[bytes] = []  # kept entries that are markers for LFS content (lfskeep.py)
+    trusted = (
+        settled is not None and settled.since is not None and record.stamped(repo) == settled.since
+    )
+    if trusted:
+        assert settled is not None
+        looked, entries = settled.looked, record.entries
+        paths = [p for p in paths if p in looked or p not in entries]
+        kept = {p: entries[p] for _, _, p in regular if p not in looked and p in entries}
+        marked = [p for p, known in kept.items() if known.endswith(_MARKER)]
+        if os.environ.get("GIT_ATOMIC_VERIFY_SCAN") == "1":  # under test: the disk agrees
+            _verify_kept(repo, kept, width)
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         for path, st in zip(paths, tree.lstat_many(paths), strict=True):
             known = record.entries.get(path)
@@ -206,9 +234,22 @@ def raw_tree(
             result = repo.tree_without(result, [*leave_out, *gone])
     kept.update((p, oid.encode() + b" " + key) for p, (key, oid) in hashed.items() if key)
     # (Else the record stands as it is; a dry run's tree is in its own store: kept nowhere.)
-    if (result != record.tree or kept != record.entries) and repo.quarantine is None:
-        RawRecord(result, kept).save(repo)
+    if repo.quarantine is None:
+        if result != record.tree or kept != record.entries:
+            RawRecord(result, kept).save(repo)
+        RawRecord.stamp(repo, result, settled.now if settled is not None else None)
     return result
+
+
+def _verify_kept(repo: Repo, kept: Mapping[bytes, bytes], width: int) -> None:
+    """Each entry kept without a look has the stat data of the file on disk: else the trust
+    (`Settled`) was wrong, and the test that made it so fails here."""
+    paths = list(kept)
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path, st in zip(paths, tree.lstat_many(paths), strict=True):
+            key = kept[path][width + 1 :].removesuffix(_MARKER)
+            if key != _stat_key(st):
+                raise AssertionError(f"raw record trusted for a changed file: {path!r}")
 
 
 def _unkept(repo: Repo, marked: dict[bytes, str]) -> list[bytes]:
@@ -310,6 +351,11 @@ def _written_tree(
         scratch.unlink(missing_ok=True)
 
 
+def _stamp_path(repo: Repo) -> Path:
+    path = RawRecord._names(repo)[0]
+    return path.with_name(path.name + ".since")
+
+
 def raw_ref_name(repo: Repo) -> str:
     return RawRecord._names(repo)[1]
 
@@ -325,6 +371,7 @@ def retire_raw(repo: Repo, *, unused_since: int) -> bool:
     except FileNotFoundError:
         pass
     old = repo.refs(ref).get(ref)
+    _stamp_path(repo).unlink(missing_ok=True)
     path.unlink(missing_ok=True)
     if old is None:
         return False
@@ -353,8 +400,8 @@ class RawRecord(NamedTuple):
         its own, `raw_ref_name`, or None to ask git)."""
         path, ref = cls._names(repo)
         empty = cls(None, {})
-        try:
-            data = path.read_bytes()
+        try:  # never through a link, never waiting on a fifo (a state file: wholefile.py)
+            data = wholefile.read(path, limit=1 << 34)
         except OSError:
             return empty
         header, _, body = data.partition(b"\n")
@@ -370,15 +417,38 @@ class RawRecord(NamedTuple):
             return empty
         return cls(tree.decode(), dict(zip(fields[0:-1:2], fields[1:-1:2], strict=True)))
 
+    def stamped(self, repo: Repo) -> int | None:
+        """The second the scan of the capture that last checked every entry began (`stamp`),
+        while the record is the one it checked; else None."""
+        try:
+            body = wholefile.read(_stamp_path(repo), limit=256)
+        except OSError:
+            return None
+        tree, _, since = body.partition(b" ")
+        if self.tree is None or tree.decode(errors="replace") != self.tree:
+            return None
+        return int(since) if since.isdigit() else None
+
+    @classmethod
+    def stamp(cls, repo: Repo, tree: str, since: int | None) -> None:
+        """Say every entry of the record of `tree` held when the scan that began in `since`
+        looked (None: no scan said when; the stamp goes). A cache: not written, the next
+        capture looks at every file."""
+        path = _stamp_path(repo)
+        try:
+            if since is None:
+                path.unlink(missing_ok=True)
+            else:
+                wholefile.replace(path, f"{tree} {since}".encode(), durable=False)
+        except OSError:
+            pass
+
     def save(self, repo: Repo) -> None:
         path, ref = self._names(repo)
         assert self.tree is not None
-        scratch = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         body = b"".join(rel + b"\0" + entry + b"\0" for rel, entry in self.entries.items())
-        try:
-            scratch.write_bytes(_RECORD_V2 + self.tree.encode() + b"\n" + body)
-            os.replace(scratch, path)
+        try:  # the aside name made anew, the name replaced: never written through a link
+            wholefile.replace(path, _RECORD_V2 + self.tree.encode() + b"\n" + body, durable=False)
         except OSError:
-            scratch.unlink(missing_ok=True)  # a cache: losing it costs time, never exactness
-            return
+            return  # a cache: losing it costs time, never exactness
         repo.run("update-ref", "--no-deref", "-m", "git-atomic: raw files", ref, self.tree)

@@ -46,6 +46,17 @@ _HEAD: Final = struct.Struct(">I20xI32xH")
 _HEAD256: Final = struct.Struct(">I20xI44xH")
 
 
+class Brought(NamedTuple):
+    """A scan's clean bits, and what they were brought up to date from: `since`, the second the
+    scan that kept the record began (None: there was no record to trust, every file was looked
+    at); `looked`, the files this scan looked at again (the rest are as at that scan: the raw
+    record, conversion.py, trusts the same)."""
+
+    bits: dict[bytes, int]
+    since: int | None
+    looked: frozenset[bytes]
+
+
 class Record(NamedTuple):
     """The bits kept: true of the scan index of `tree`, from a scan that began in `since`."""
 
@@ -65,7 +76,7 @@ def brought_up_to_date(
     base_tree: str | None,
     changed: Iterable[bytes],
     gone: Iterable[bytes],
-) -> dict[bytes, int] | None:
+) -> Brought | None:
     """The bits of every regular file of the scan index `index` that are neither 0644 nor 0755,
     from the record kept for `base_tree` (the scan index the scan started from) and an lstat
     of the files that may have changed since (`changed`: those the scan found differing, and
@@ -87,8 +98,9 @@ def brought_up_to_date(
     for path in gone:
         bits.pop(path, None)
     paths = sorted(set(look).union(changed))
+    brought = Brought(bits, since, frozenset(paths))
     if not paths:
-        return bits
+        return brought
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         try:
             found = tree.lstat_many(paths)
@@ -107,7 +119,7 @@ def brought_up_to_date(
             bits[path] = st.st_mode & 0o7777
         else:
             bits.pop(path, None)
-    return bits
+    return brought
 
 
 def _entries(data: bytes, since: int | None, *, sha256: bool) -> Iterator[bytes]:

@@ -1,0 +1,101 @@
+"""Under a line-ending rule, a capture keeps each file's raw bytes (conversion.raw_tree), and it
+no longer lstats every file to know which changed: a file the scan did not look at again keeps
+the raw record's entry when the capture that checked the record is the one the scan's bits
+record comes from (conversion.Settled). Here, a change of the raw bytes alone (the filtered
+bytes stay: `x\\r\\n` for `x\\n` under `eol=lf`) is made by another writer at each moment
+that trust could miss: in the same second as the last capture, a second later, keeping the
+size and putting the mtime back, by a rename of a new file and of one older than the record.
+Each time the operation then writes the file and fails: the rollback must bring back the raw
+bytes, compared on disk. (Under test every kept entry is also checked against an lstat:
+GIT_ATOMIC_VERIFY_SCAN, conftest.py.) Each test failed with the trust made blind (every
+entry kept without a look).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from testing.gitrepo import GitRepo
+
+FILES = [f"d{i % 4}/f{i}.txt" for i in range(40)]
+TARGET = "d1/f5.txt"
+LF = b"one\ntwo\n"
+
+
+def _raw_only(repo: GitRepo, how: str) -> bytes:
+    """Change TARGET so that only its raw bytes differ (git's filtered view stays `LF`); the
+    bytes it now holds."""
+    path = repo.path / TARGET
+    if how == "crlf in place":
+        path.write_bytes(b"one\r\ntwo\r\n")
+        return b"one\r\ntwo\r\n"
+    if how == "same size, mtime put back":
+        # b"one\r\ntwo\n" -> b"one\ntwo\r\n": the same size, the same filtered bytes
+        before = os.lstat(path)
+        path.write_bytes(b"one\ntwo\r\n")
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        return b"one\ntwo\r\n"
+    if how == "renamed over":
+        (repo.path / "new.tmp").write_bytes(b"one\r\ntwo\r\n")
+        os.replace(repo.path / "new.tmp", path)
+        return b"one\r\ntwo\r\n"
+    assert how == "old file renamed over"
+    os.replace(repo.path / "aside.keep", path)
+    return b"one\r\ntwo\r\n"
+
+
+def _setup(repo: GitRepo, how: str) -> None:
+    repo.write(".gitattributes", b"* text eol=lf\n")
+    for name in FILES:
+        repo.write(name, LF)
+    if how == "same size, mtime put back":
+        repo.write(TARGET, b"one\r\ntwo\n")  # clean to git: filtered, it is LF
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "files")
+    # Made before the record, renamed over the file later (its ctime is not the rename's on
+    # every filesystem).
+    repo.write("aside.keep", b"one\r\ntwo\r\n")
+    repo.write(".git/info/exclude", b"aside.keep\n")
+    time.sleep(1.1)  # older than a second: the record keeps them (a timestamp's granularity)
+    repo.atomic("run", "--no-gates", "--", "true")
+    repo.atomic("run", "--no-gates", "--", "true")
+    stamps = [p for p in (repo.path / ".git" / "atomic").iterdir() if p.name.endswith(".since")]
+    assert stamps, "the raw record's stamp: the next capture trusts it"
+
+
+@pytest.mark.parametrize("wait", [False, True], ids=["same second", "a second later"])
+@pytest.mark.parametrize(
+    "how", ["crlf in place", "same size, mtime put back", "renamed over", "old file renamed over"]
+)
+def test_a_raw_only_change_is_taken_back_exactly(repo: GitRepo, how: str, wait: bool) -> None:
+    _setup(repo, how)
+    if wait:
+        time.sleep(1.1)
+    raw = _raw_only(repo, how)
+    if how == "same size, mtime put back":
+        assert repo.git("status", "--porcelain", "--", TARGET) == "", "git sees no change"
+    repo.atomic(
+        "run", "--no-gates", "--", "sh", "-c", f"printf 'op\\n' > {TARGET}; exit 1", check=1
+    )
+    assert repo.read(TARGET) == raw
+    for name in FILES:
+        if name != TARGET:
+            assert repo.read(name) == LF, name
+
+
+def test_the_change_is_seen_by_the_capture_after_a_trusted_one(repo: GitRepo) -> None:
+    """Two raw-only changes, a trusting capture between them: each capture holds the bytes of
+    its moment (the second by the checkpoint it takes back to)."""
+    _setup(repo, "crlf in place")
+    first = _raw_only(repo, "crlf in place")
+    repo.atomic("run", "--no-gates", "--", "true")
+    time.sleep(1.1)
+    (repo.path / TARGET).write_bytes(LF)  # back to LF: the same filtered bytes
+    repo.atomic(
+        "run", "--no-gates", "--", "sh", "-c", f"printf 'op\\n' > {TARGET}; exit 1", check=1
+    )
+    assert repo.read(TARGET) == LF
+    assert first != LF
