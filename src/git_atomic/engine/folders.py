@@ -98,13 +98,28 @@ def where_files_went(repo: Repo, gone: Set[bytes]) -> set[bytes]:
     """Where a file was and a folder of nothing but empty folders is now: the innermost ones
     no rule ignores (one more git process, only where there are some)."""
     found: set[bytes] = set()
+    # Whether each folder on the way is one, asked once: the files gone share their folders (a
+    # sparse checkout's skip-worktree files are all gone, a tenth of a tree and more, in folders
+    # that are not there either).
+    is_folder: dict[bytes, bool] = {}
+    looked: set[bytes] = set()
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         for path in sorted(gone):
-            # The file itself may be a folder now, or the folder it was in may be left empty.
-            folder = path
-            while folder and tree.kind(folder) != stat.S_IFDIR:
-                folder = os.path.dirname(folder)
-            if folder:
+            # The file itself may be a folder now, or the folder it was in may be left empty:
+            # the innermost folder on its way, from the top (nothing is reached through a link
+            # or a file: below one that is no folder, nothing is).
+            folder = b""
+            parts = path.split(b"/")
+            for end in range(1, len(parts) + 1):
+                at = b"/".join(parts[:end])
+                known = is_folder.get(at)
+                if known is None:
+                    known = is_folder[at] = tree.kind(at) == stat.S_IFDIR
+                if not known:
+                    break
+                folder = at
+            if folder and folder not in looked:
+                looked.add(folder)
                 found.update(tree.empty_folders(folder) or ())
     if not found:
         return found

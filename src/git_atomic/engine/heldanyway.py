@@ -99,12 +99,14 @@ def unflagged_scan(repo: Repo, index: Path, flags: indexstate.IndexFlags) -> sca
 
 def _on_disk(repo: Repo, paths: frozenset[bytes]) -> list[bytes]:
     """The files and symlinks among `paths` that exist on disk."""
-    found = []
+    rels = sorted(paths)  # a folder's together: each looked up once (a sparse checkout: many)
     with safefs.Tree(os.fsencode(repo.root)) as tree:
-        for rel in sorted(paths):
-            if tree.kind(rel) in (stat.S_IFREG, stat.S_IFLNK):
-                found.append(rel)
-    return found
+        found = tree.lstat_many(rels)
+    return [
+        rel
+        for rel, st in zip(rels, found, strict=True)
+        if st is not None and stat.S_IFMT(st.st_mode) in (stat.S_IFREG, stat.S_IFLNK)
+    ]
 
 
 def _without_absent(repo: Repo, tree: str, paths: frozenset[bytes]) -> str:

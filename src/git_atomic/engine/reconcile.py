@@ -178,11 +178,11 @@ def _still_reconciled(
         ]
     except (ValueError, KeyError, TypeError, IndexError):
         return None
+    absent.sort()  # a folder's together: each looked up once (a sparse checkout: many)
     with safefs.Tree(root) as on_disk:
-        for path in absent:
-            kind = on_disk.kind(path)
-            if kind is not None and kind != stat.S_IFDIR:
-                return None
+        found = on_disk.lstat_many(absent)
+    if any(st is not None and not stat.S_ISDIR(st.st_mode) for st in found):
+        return None
     return changes
 
 
