@@ -40,6 +40,7 @@ _ATTRS: Final = ("text", "eol", "crlf", "filter", "ident", "working-tree-encodin
 _WORDS: Final = tuple(a.encode() for a in _ATTRS)
 _EDIT_AT_MOST: Final = 300  # files past which update-index and write-tree are cheaper
 _RACY_NS: Final = 1_000_000_000
+_REGULAR_MODES: Final = (b"100644", b"100755")
 RAW_REFS: Final = "refs/atomic/raw/"
 _RECORD_V2: Final = b"v2 "
 _MARKER: Final = b" m"  # a raw record entry whose blob is a marker for kept LFS content
@@ -164,13 +165,14 @@ def raw_tree(
     it had then, when the record's entry was checked: it keeps that entry, not lstat again
     (scanbits.py argues the same of the files' bits)."""
     listing = repo.out("ls-files", "-z", "-s", env={"GIT_INDEX_FILE": str(filtered_index)})
-    regular: list[tuple[str, str, bytes]] = []
+    # (mode, blob, path), kept as bytes: ten thousand decodes are most of a trusted capture
+    regular: list[tuple[bytes, bytes, bytes]] = []
     for item in listing.split(b"\0"):
         if not item:
             continue
         head, _, path = item.partition(b"\t")
-        mode, oid, _ = head.decode().split(" ", 2)
-        if mode in ("100644", "100755") and path not in leave_out:
+        mode, oid, _ = head.split(b" ", 2)
+        if mode in _REGULAR_MODES and path not in leave_out:
             regular.append((mode, oid, path))
     record = RawRecord.load(repo, listed)
     width = len(filtered_tree)  # an object id's, in hex: SHA-1 or SHA-256
@@ -210,10 +212,12 @@ def raw_tree(
             for path in unkept:
                 del kept[path]
         hashed = _hash_copies(repo, tree, again, fresh, scratch)
-    raw = {path: entry[:width].decode() for path, entry in kept.items()}
-    raw.update((path, oid) for path, (_, oid) in hashed.items())
+    raw = {path: entry[:width] for path, entry in kept.items()}
+    raw.update((path, oid.encode()) for path, (_, oid) in hashed.items())
     edits: dict[bytes, tuple[str, str] | None] = {
-        path: (mode, raw[path]) for mode, oid, path in regular if raw.get(path, oid) != oid
+        path: (mode.decode(), raw[path].decode())
+        for mode, oid, path in regular
+        if raw.get(path, oid) != oid
     }
     # A file gone since the scan keeps the scan's entry, its bytes then: not where that entry
     # is git-lfs's pointer of them (scanindex.lfs_pointers), which are not its bytes.
@@ -221,8 +225,9 @@ def raw_tree(
     if unread and "lfs" in repo.filter_names():
         from git_atomic.engine import lfspointer
 
+        asked = [oid.decode() for oid in unread.values()]
         pointers = {
-            oid for oid, data in repo.cat_blobs(unread.values()) if lfspointer.is_pointer(data)
+            oid.encode() for oid, data in repo.cat_blobs(asked) if lfspointer.is_pointer(data)
         }
         edits.update((path, None) for path, oid in unread.items() if oid in pointers)
     if len(edits) <= _EDIT_AT_MOST:
