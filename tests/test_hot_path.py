@@ -75,6 +75,7 @@ BEFORE_SCAN = {
         ".engine.indexentries",  # an index's entries, read in place (tiny: os alone)
         ".engine.scantree",  # its new tree from the files that changed
         ".engine.stalls",  # its look at the rule files git would wait on (tiny: os, stat)
+        ".engine.systemattributes",  # the system's attributes file, for conversion.py (tiny)
         ".engine.watcher",  # the scan asks Watchman first, when it runs (perfwatch)
         ".engine.watchmanlink",  # (over its socket: split from watcher.py)
         ".engine.branchesours",  # the branch symrefs of ours gitlinks.py looks for (tiny)

@@ -17,7 +17,7 @@ from testing.gitrepo import GitRepo
 # Each memo a begin and an abort leave, by its name's start (the rest is the worktree's key).
 # Under a line-ending rule, the raw record (`raw-`) and its stamp (`.since`, by its end).
 MEMOS = ["reconciled-", "staged-cache.json", "bits-", "walk-", "unwatched-", "found-"]
-MEMOS += ["raw-", ".since"]
+MEMOS += ["raw-", ".since", "system-attributes"]
 
 
 def _memo(repo: GitRepo, start: str) -> str:

@@ -75,8 +75,8 @@ class Result(NamedTuple):
     stderr: bytes
 
 
-def _git_env(extra: Mapping[str, str] | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARS}
+def _git_env(extra: Mapping[str, str] | None, unset: Sequence[str] = ()) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARS and k not in unset}
     env["GIT_TERMINAL_PROMPT"] = "0"
     env["GIT_OPTIONAL_LOCKS"] = "0"
     # Your replace refs (`git replace`) would have git read other bytes for an object than
@@ -132,10 +132,12 @@ def git(
     env: Mapping[str, str] | None = None,
     check: bool = True,
     low_priority: bool = False,
+    unset: Sequence[str] = (),
 ) -> Result:
     """Run one git command; raise GitError (with git's stderr) when it fails and check is set.
 
-    `low_priority`: work that runs beside a scan of the tree and must not slow it down."""
+    `low_priority`: work that runs beside a scan of the tree and must not slow it down.
+    `unset`: variables of the environment this call does not get."""
     if not low_priority:
         proc = subprocess.run(
             _argv(args),
@@ -143,7 +145,7 @@ def git(
             input=input,
             stdin=None if input is not None else subprocess.DEVNULL,
             capture_output=True,
-            env=_git_env(env),
+            env=_git_env(env, unset),
             check=False,
         )
         result = Result(proc.returncode, proc.stdout, proc.stderr)
@@ -154,7 +156,7 @@ def git(
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=_git_env(env),
+            env=_git_env(env, unset),
         ) as running:
             _lower_priority(running.pid)
             out, err = running.communicate(input)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Final, NamedTuple
 
 from git_atomic.core import wholefile
-from git_atomic.engine import rulefiles, safefs
+from git_atomic.engine import rulefiles, safefs, systemattributes
 from git_atomic.engine.git import Repo, worktree_key
 
 # Our own `git add` never converts line endings; .gitattributes rules are handled below.
@@ -74,9 +74,15 @@ def detect(repo: Repo, attribute_files: Sequence[bytes], *, staged: Sequence[byt
     """`attribute_files`: every `.gitattributes` of the capture (the caller finds them in the
     listings it has, without another scan of the tree). `staged`: those of them the index
     holds: git reads one gone from the disk from the index, so one that cannot be read here
-    counts as asking for a conversion."""
+    counts as asking for a conversion. Every attributes file git reads counts: the system's
+    too; and where git is told to read the `.gitattributes` from a tree, a conversion is
+    counted as possible (systemattributes.py)."""
     autocrlf = repo.autocrlf()
-    mention = _attribute_files_mention_conversion(repo, attribute_files, frozenset(staged))
+    mention = (
+        systemattributes.from_tree(repo)
+        or _attribute_files_mention_conversion(repo, attribute_files, frozenset(staged))
+        or systemattributes.mentions(repo, _WORDS)
+    )
     return Rule(every_file=autocrlf, attributes=mention)
 
 

@@ -86,7 +86,7 @@ def key(start: str, found: tuple[Path, Path] | None) -> bytes | None:
     )
     if any("include" in f"{n}={v}".lower() for n, v in env if n.startswith("GIT_CONFIG")):
         return None
-    parts += [env, os.geteuid(), _program()]
+    parts += [env, os.geteuid(), program()]
     folder = Path(real)
     for _ in range(_LEVELS):
         dot = _kind(folder / ".git", follow=True)
@@ -234,7 +234,7 @@ def _entry(path: Path) -> tuple[object, ...]:
     return (kind, st.st_uid)
 
 
-def _program() -> tuple[object, ...]:
+def program() -> tuple[object, ...]:
     """The git `PATH` finds (as the processes we start find it), by its file's identity."""
     for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
         path = os.path.join(folder or ".", "git")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Final
 
 from git_atomic.core import process
-from git_atomic.engine import conversion, rulefiles, safefs, scanindex
+from git_atomic.engine import conversion, rulefiles, safefs, scanindex, systemattributes
 from git_atomic.engine.git import Repo
 
 Edits = dict[bytes, tuple[str, str] | None]  # path: (mode, blob), or None for gone
@@ -112,10 +112,13 @@ def _read_changed(
 
 def _attributes_may_apply(repo: Repo, deleted: Sequence[bytes], changed: Sequence[bytes]) -> bool:
     """Whether any attributes file could apply to `changed` (one in a folder on their way, the
-    repository's info/attributes, a global one) or is among what changed: else no `check-attr`
-    process is needed."""
+    repository's info/attributes, a global one, the system's, a tree git is told to read them
+    from: conversion.detect's) or is among what changed: else no `check-attr` process is
+    needed."""
     paths = [*deleted, *changed]
-    if rulefiles.attributes_among(repo, paths):
+    if rulefiles.attributes_among(repo, paths) or systemattributes.from_tree(repo):
+        return True
+    if systemattributes.there(repo):
         return True
     if (repo.common_dir / "info" / "attributes").exists() or repo.config("core.attributesFile"):
         return True
