@@ -27,7 +27,7 @@ from testing.gitrepo import GitRepo
 
 CRLF = b"a\r\nb\r\n"
 ATOMIC = f"{shlex.quote(sys.executable)} -m git_atomic"
-OP = "printf 'op\\n' > crlf.txt; rm other.txt untracked.txt"
+OP = "printf 'op\\r\\n' > crlf.txt; rm other.txt untracked.txt"
 
 needs_private_etc = pytest.mark.skipif(
     not privateetc.available(), reason="no private /etc here (root, unshare and overlayfs)"
@@ -160,3 +160,18 @@ def test_the_system_file_is_the_one_beside_that_git_s_system_configuration(
     assert asked(PATH=path) == str(elsewhere / "gitattributes")  # its folder there
     assert asked(GIT_ATTR_NOSYSTEM="true") == "None"
     assert asked(GIT_ATTR_NOSYSTEM="0") != "None"
+
+
+@needs_private_etc
+def test_commits_mode_commits_what_git_would_under_a_system_rule(repo: GitRepo) -> None:
+    """The scan asks `check-attr` which changed files convert where the system file names a
+    conversion: a commits-mode commit holds git's LF blobs (before: the disk's CRLF, and
+    `git status` listed both files as modified after the run)."""
+    rules = b"*.txt text eol=lf\n"
+    _set_up(repo, rules)
+    made = "printf 'x\\r\\ny\\r\\n' > crlf.txt; printf 'n\\r\\n' > new.txt"
+    _in_etc(repo, rules, f'{ATOMIC} run --no-gates -- sh -c "{made}"')
+    blobs = _in_etc(repo, rules, "git cat-file blob HEAD:crlf.txt; git cat-file blob HEAD:new.txt")
+    assert blobs == "x\ny\nn\n"
+    assert (repo.read("crlf.txt"), repo.read("new.txt")) == (b"x\r\ny\r\n", b"n\r\n")
+    assert "crlf.txt" not in _in_etc(repo, rules, "git status --porcelain")

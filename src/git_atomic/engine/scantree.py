@@ -24,6 +24,7 @@ _READ_AT_MOST: Final = 64 << 20  # a larger changed file is left to git's update
 # Attributes under which `git add` stores other bytes than the disk's (filters are off for
 # every call of ours: Repo.no_filters).
 _CONVERTING: Final = ("text", "eol", "ident", "working-tree-encoding", "crlf")
+_WORDS: Final = tuple(a.encode() for a in (*_CONVERTING, "filter"))
 _CONVERTED_AT_MOST: Final = 8  # one process each: past a few, update-index reads them all at once
 
 
@@ -118,7 +119,7 @@ def _attributes_may_apply(repo: Repo, deleted: Sequence[bytes], changed: Sequenc
     paths = [*deleted, *changed]
     if rulefiles.attributes_among(repo, paths) or systemattributes.from_tree(repo):
         return True
-    if systemattributes.there(repo):
+    if systemattributes.mentions(repo, _WORDS):  # (read: one that names none needs no check)
         return True
     if (repo.common_dir / "info" / "attributes").exists() or repo.config("core.attributesFile"):
         return True

@@ -13,7 +13,7 @@ converts (`UNKNOWN`): every capture then reads the files' raw bytes, which is ex
 
 Asked once per git program: kept in `.git/atomic/system-attributes`, by the identity of the git
 `PATH` finds (foundmemo.program: another git, or an upgraded one, is asked again), and in this
-process; a capture looks at the file itself each time (one `stat`, its read where it is there),
+process; a capture looks at the file itself each time (one `open`, and its read where it is there),
 so one made or changed since counts at once.
 
 Where git is told to read the `.gitattributes` from a tree, not from the worktree
@@ -125,15 +125,6 @@ def mentions(repo: Repo, words: tuple[bytes, ...]) -> bool:
     finally:
         os.close(fd)
     return len(data) > _MOST or any(word in data for word in words)
-
-
-def there(repo: Repo) -> bool:
-    """Whether a system attributes file git reads may be there (one `stat`): the scan then
-    asks `check-attr` which of its changed files convert."""
-    found = path(repo)
-    if found is None:
-        return False
-    return found == UNKNOWN or os.path.lexists(found)
 
 
 def from_tree(repo: Repo) -> bool:
