@@ -126,40 +126,55 @@ def _git_at(folder: Path, system_config: Path) -> None:
     (folder / "git").chmod(0o755)
 
 
-def test_the_system_file_is_the_one_beside_that_git_s_system_configuration(
-    repo: GitRepo, tmp_path: Path
-) -> None:
-    """Asked once per git program (its identity), beside its system configuration file, also
-    where that file's folder is not there; GIT_CONFIG_SYSTEM of yours does not move it."""
+def test_the_system_file_is_where_that_git_s_build_puts_it(repo: GitRepo, tmp_path: Path) -> None:
+    """Asked once per git program (its identity). An older git: beside its system configuration
+    file (also where that file's folder is not there), and in `etc/` of its prefix (a build
+    may put the two apart); GIT_CONFIG_SYSTEM and GIT_EXEC_PATH of yours move neither."""
     probe = (
-        "import sys\n"
         "from git_atomic.engine import discovery, systemattributes\n"
-        "print(systemattributes.path(discovery.discover()))\n"
+        "print(systemattributes.places(discovery.discover()))\n"
     )
 
     def asked(**env: str) -> str:
         full = {**repo.env, **env}
-        return subprocess.run(
-            [sys.executable, "-c", probe],
-            cwd=repo.path,
-            env=full,
-            text=True,
-            capture_output=True,
-            check=True,
-        ).stdout.strip()
+        ran = subprocess.run(
+            [sys.executable, "-c", probe], cwd=repo.path, env=full, capture_output=True, text=True
+        )
+        assert ran.returncode == 0, ran.stderr
+        return ran.stdout.strip()
 
-    if subprocess.run(["git", "var", "GIT_ATTR_SYSTEM"], capture_output=True).returncode != 0:
-        assert asked() == "/etc/gitattributes"  # git 2.39's: prefix /usr
-        assert asked(GIT_CONFIG_SYSTEM=str(tmp_path / "mine")) == "/etc/gitattributes"
-    elsewhere = tmp_path / "prefix" / "etc"
+    etc = "('/etc/gitattributes',)"
+    if subprocess.run(["git", "var", "GIT_ATTR_SYSTEM"], capture_output=True).returncode == 0:
+        said = subprocess.check_output(["git", "var", "GIT_ATTR_SYSTEM"], text=True)
+        assert asked() == repr((said.removesuffix("\n"),))
+        return  # git 2.42 and later say where: the rest is an older git's
+    assert asked() == etc  # git 2.39's: prefix /usr
+    mine = {"GIT_CONFIG_SYSTEM": str(tmp_path / "mine"), "GIT_EXEC_PATH": "/opt/libexec/git-core"}
+    assert asked(**mine) == etc
+    elsewhere = tmp_path / "prefix" / "share"
     _git_at(tmp_path / "bin", elsewhere / "gitconfig")
     path = f"{tmp_path / 'bin'}{os.pathsep}{repo.env['PATH']}"
-    assert asked(PATH=path) == str(elsewhere / "gitattributes")  # its folder not there
+    both = repr((str(elsewhere / "gitattributes"), "/etc/gitattributes"))
+    assert asked(PATH=path) == both  # its folder not there
     elsewhere.mkdir(parents=True)
     (tmp_path / "bin" / "git").touch()  # another program: asked again
-    assert asked(PATH=path) == str(elsewhere / "gitattributes")  # its folder there
+    assert asked(PATH=path) == both  # its folder there
     assert asked(GIT_ATTR_NOSYSTEM="true") == "None"
-    assert asked(GIT_ATTR_NOSYSTEM="0") != "None"
+    assert asked(GIT_ATTR_NOSYSTEM="0") == etc
+
+
+@needs_private_etc
+def test_a_system_file_at_either_place_an_older_git_may_mean_counts(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A git whose system configuration file is elsewhere than `etc/` of its prefix (as a build
+    with ETC_GITCONFIG set apart has it): its /etc/gitattributes is read all the same."""
+    _git_at(tmp_path / "bin", tmp_path / "share" / "gitconfig")
+    path = f"{tmp_path / 'bin'}{os.pathsep}{repo.env['PATH']}"
+    rules = b"*.txt text eol=lf\n"
+    _set_up(repo, rules, PATH=path)
+    _in_etc(repo, rules, _taken_back("failed run"), PATH=path)
+    assert (repo.read("crlf.txt"), repo.read("untracked.txt")) == (CRLF, b"u\r\n")
 
 
 @needs_private_etc
