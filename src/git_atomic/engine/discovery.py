@@ -252,13 +252,19 @@ def _one_path(cwd: str, located: bool, flag: str) -> str:
 
 def _refusal(stderr: bytes) -> tuple[str, str | None]:
     """git's reason for refusing a repository (its `fatal:` line, else its last line) and the
-    command it says would lift the refusal (an indented line: `safe.directory`'s exception)."""
+    command it says would lift the refusal (an indented `git ...` line: `safe.directory`'s
+    exception). Other indented lines finish the reason: the names t1302's `unknown repository
+    extension found:` lists below it (before, the first was shown as a command to run)."""
     lines = stderr.decode("utf-8", "replace").splitlines()
     fatal = [x.strip().removeprefix("fatal: ") for x in lines if x.startswith("fatal: ")]
     if not fatal:
         return next((x.strip() for x in reversed(lines) if x.strip()), ""), None
-    indented = (x.strip() for x in lines if x.startswith(("\t", "    ")) and x.strip())
-    return fatal[0], next(indented, None)
+    indented = [x.strip() for x in lines if x.startswith(("\t", "    ")) and x.strip()]
+    command = next((x for x in indented if x.startswith("git ")), None)
+    listed = [x for x in indented if not x.startswith("git ")]
+    if fatal[0].endswith(":") and listed:
+        return f"{fatal[0]} {', '.join(listed)}", command
+    return fatal[0], command
 
 
 def git_dirs(cwd: str) -> tuple[Path, Path] | None:
