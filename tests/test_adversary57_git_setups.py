@@ -136,6 +136,53 @@ def test_t1302_operation_turns_worktree_config_on_and_goes_bare(tmp_path: Path) 
     assert repo.git("rev-parse", "--is-bare-repository").strip() == "false"
 
 
+# --- t1407-worktree-ref-store --------------------------------------------------------------
+def _shared_branch(tmp_path: Path) -> tuple[GitRepo, GitRepo]:
+    repo = _repo(tmp_path)
+    repo.git("worktree", "add", "-q", "-f", str(tmp_path / "wt"), "main")
+    wt = GitRepo(tmp_path / "wt", repo.env)
+    base.sh(wt, "printf 'o\\n' > own")
+    return repo, wt
+
+
+SHARED_OP = (
+    "printf 'b\\n' > a; git commit -qam b; git update-ref refs/worktree/x HEAD\n"
+    "git update-ref refs/bisect/bad HEAD; printf 'c\\n' > a"
+)
+
+
+def test_t1407_kept_commit_on_a_branch_two_worktrees_have(tmp_path: Path) -> None:
+    repo, wt = _shared_branch(tmp_path)
+    main_files = base._walk(repo.path)
+    start = repo.head()
+    wt.atomic("run", "--history", "commits", "--", "sh", "-c", SHARED_OP, check=0)
+    moved = repo.head()
+    res = wt.atomic("rollback", check=0)
+    assert "branch main is checked out in another worktree" in res.stderr, res.stderr
+    summary = res.stderr.strip().splitlines()[-1]
+    assert "except what the warnings above name" in summary, summary
+    # the branch stays (the other worktree's), the files are this worktree's PRE-OP ones
+    assert repo.head() == moved != start
+    assert (wt.read("a"), wt.read("own")) == (b"a\n", b"o\n")
+    assert base._walk(repo.path) == main_files
+    assert wt.git("rev-parse", "-q", "--verify", "refs/worktree/x", check=False).strip() == moved
+
+
+def test_t1407_failed_run_on_a_branch_two_worktrees_have(tmp_path: Path) -> None:
+    repo, wt = _shared_branch(tmp_path)
+    main_files = base._walk(repo.path)
+    before = _state(wt)
+    res = wt.atomic("run", "--", "sh", "-c", SHARED_OP + "; exit 1")
+    assert res.returncode in (1, 3) and "Traceback" not in res.stderr, res.stderr
+    summary = res.stderr.strip().splitlines()[-1]
+    if "checked out in another worktree" in res.stderr:
+        assert "warnings above" in res.stderr, res.stderr
+    else:
+        base.same(before, _state(wt), "after the failed run")
+    assert base._walk(repo.path) == main_files, summary
+    assert (wt.read("a"), wt.read("own")) == (b"a\n", b"o\n")
+
+
 # --- t2404-worktree-config -----------------------------------------------------------------
 def test_t2404_linked_worktree_with_its_own_config(tmp_path: Path) -> None:
     repo = _repo(tmp_path)

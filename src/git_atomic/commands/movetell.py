@@ -168,7 +168,11 @@ def report_done(
         *([".git/shallow"] if prev.plan.shallow_changes else []),
     ]
     index = f" (and {' and '.join(also)})" if also else ""
-    if done.left or done.refs_left or done.failed or done.in_repositories or done.kept_here:
+    # A branch checked out in another worktree, or one another worktree may have moved, stays
+    # where it is, named above: the summary must not say "exactly its PRE-OP state" bare (t1407).
+    stayed = facts.branches_left or prev.plan.branches_not_ours
+    named = (done.left, done.refs_left, done.failed, done.in_repositories, done.kept_here)
+    if stayed or any(named):
         said += ", except what the warnings above name"
     output.say(f"git-atomic: {said}; {n} path{'s' if n != 1 else ''} changed{index}{hint}")
     return left_exit(len(done.left) + len(done.refs_left), failed=len(done.failed))
