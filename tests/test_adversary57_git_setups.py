@@ -183,6 +183,39 @@ def test_t1407_failed_run_on_a_branch_two_worktrees_have(tmp_path: Path) -> None
     assert (wt.read("a"), wt.read("own")) == (b"a\n", b"o\n")
 
 
+# --- t2401-worktree-prune ------------------------------------------------------------------
+def test_t2401_prune_of_a_stale_entry_loses_nothing_said(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    repo.git("worktree", "add", "-q", str(tmp_path / "stale"))
+    subprocess.run(["rm", "-rf", str(tmp_path / "stale")], check=True)
+    before = _state(repo)
+    op = "git worktree prune; printf 'z\\n' > a; exit 1"
+    res = repo.atomic("run", "--", "sh", "-c", op, check=1)
+    assert "uncommitted" not in res.stderr and "removed the linked" not in res.stderr, res.stderr
+    base.same(before, _state(repo), "after the failed run")
+
+
+def test_t2401_a_worktree_removed_by_rm_is_named(tmp_path: Path) -> None:
+    """The other side of it: an `rm -rf` of a live linked worktree (no prune) loses its files;
+    the rollback names it (before, only a pruned one was named)."""
+    repo = _repo(tmp_path)
+    repo.git("worktree", "add", "-q", str(tmp_path / "live"))
+    op = f"rm -rf {tmp_path / 'live'}; printf 'z\\n' > a; exit 1"
+    res = repo.atomic("run", "--", "sh", "-c", op, check=1)
+    assert "removed the linked worktree" in res.stderr, res.stderr
+
+
+def test_t2401_run_in_a_worktree_whose_git_dir_was_pruned(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    repo.git("worktree", "add", "-q", str(tmp_path / "wt"))
+    subprocess.run(["rm", "-rf", str(repo.path / ".git" / "worktrees" / "wt")], check=True)
+    files = base._walk(tmp_path / "wt")
+    for command in (["run", "--", "sh", "-c", "echo y > a"], ["status"], ["abort"]):
+        line = _one_line(repo.atomic(*command, cwd=tmp_path / "wt"), 3)
+        assert "not a git repository" in line, line
+    assert base._walk(tmp_path / "wt") == files
+
+
 # --- t2404-worktree-config -----------------------------------------------------------------
 def test_t2404_linked_worktree_with_its_own_config(tmp_path: Path) -> None:
     repo = _repo(tmp_path)

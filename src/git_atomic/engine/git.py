@@ -237,10 +237,13 @@ class Repo(RepoTrees):
     def linked_worktrees(self) -> dict[str, str]:
         """Each other linked worktree of this repository whose git dir is there (under the
         common dir's `worktrees/`): its folder, as text, and what its HEAD says. An operation
-        records them (worktreesgone.py), to name one it removed (`git worktree remove`)."""
+        records them (worktreesgone.py), to name one it removed (`git worktree remove`).
+        One whose folder is gone already is not (t2401-worktree-prune: `git worktree prune`
+        takes its git dir; before, its rollback said its uncommitted files were lost with it,
+        and an `rm -rf` of one, without a prune, was never named)."""
         found: dict[str, str] = {}
         for git_dir, where in self._other_worktrees():
-            if git_dir == self.common_dir:
+            if git_dir == self.common_dir or not os.path.lexists(where):
                 continue
             try:
                 found[os.fsdecode(where)] = head_text(git_dir)
