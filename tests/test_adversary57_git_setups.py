@@ -319,3 +319,14 @@ def test_t7505_no_hook_of_yours_runs(tmp_path: Path, where: str) -> None:
     assert not marks.exists(), marks.read_text()
     subjects = repo.git("log", "--format=%s").splitlines()
     assert any(s.startswith("GREEN: g") for s in subjects), subjects
+
+
+# --- t0040-parse-options: a number that is none --------------------------------------------
+@pytest.mark.parametrize("days", ["nan", "-nan", "-1", "x"])
+def test_t0040_gc_days_that_are_no_number_are_a_usage_line(tmp_path: Path, days: str) -> None:
+    repo = _repo(tmp_path)
+    repo.atomic("run", "--", "sh", "-c", "printf x > x", check=0)
+    refs = repo.checkpoint_refs()
+    line = _one_line(repo.atomic("gc", "--older-than", days), 2)
+    assert "older-than" in line, line
+    assert repo.checkpoint_refs() == refs

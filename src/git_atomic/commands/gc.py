@@ -72,7 +72,9 @@ _DEFAULT_EXPIRE: Final = "2.weeks.ago"
 
 
 def gc(*, older_than_days: float, json_out: bool) -> int:
-    if older_than_days < 0:
+    # `nan` compared false with every age and retired nothing, exit 0 (t0040-parse-options:
+    # a bad number is a usage error); `inf` is a number of days no operation is older than.
+    if not older_than_days >= 0:
         raise UsageError(f"--older-than: expected a number of days >= 0, got {older_than_days:g}")
     cutoff = time.time() - older_than_days * 86400
     with context.opened("gc", check_state=False) as ctx:
