@@ -330,3 +330,36 @@ def test_t0040_gc_days_that_are_no_number_are_a_usage_line(tmp_path: Path, days:
     line = _one_line(repo.atomic("gc", "--older-than", days), 2)
     assert "older-than" in line, line
     assert repo.checkpoint_refs() == refs
+
+
+# --- t2501-cwd-empty, a variant: the folder the command runs in made a file again -----------
+@pytest.mark.parametrize("how", ["abort", "rollback", "failed-run"])
+def test_t2501_the_folder_you_are_in_was_a_file(tmp_path: Path, how: str) -> None:
+    """A file the operation made a folder, the take-back started inside that folder: the file
+    comes back (the state is exact) and the line says the folder is gone (before: "kept new/,
+    empty" over the file put back, and "except what the warnings above name")."""
+    repo = _repo(tmp_path)
+    base.sh(repo, "printf 'f\\n' > new; git add new; git commit -qm new")
+    before = _state(repo)
+    op = "rm new; mkdir new; printf 'g\\n' > new/g"
+    inside = repo.path / "new"
+    if how == "abort":
+        repo.atomic("begin", "x", check=0)
+        base.sh(repo, op)
+        res = repo.atomic("abort", cwd=inside)
+    elif how == "rollback":
+        repo.atomic("run", "--history", "shadow", "--", "sh", "-c", op, check=0)
+        res = repo.atomic("rollback", cwd=inside)
+    else:  # the run itself starts in a folder its command makes a file of: the file stays
+        base.sh(repo, "git rm -q new; mkdir new; printf 'h\\n' > new/h")
+        before = _state(repo)
+        back = "cd ..; rm -r new; printf 'f\\n' > new; exit 1"
+        res = repo.atomic("run", "--", "sh", "-c", back, cwd=inside)
+        assert res.returncode == 1, res.stderr
+        base.same(before, _state(repo), "after the failed run")
+        return
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    assert "kept new/" not in res.stderr and "warnings above" not in res.stderr, res.stderr
+    assert "new/, the folder this command runs in, is gone" in res.stderr, res.stderr
+    base.same(before, _state(repo), f"after {how}")
+    assert repo.read("new") == b"f\n"

@@ -88,6 +88,8 @@ def apply_files(
         left = set(outcome.left)
         writing = [c for c in writes if c.path not in left]
         _write(repo, tree, writing, outcome, specials, kept, ahead)
+        if outcome.kept_here:
+            _gone_here(tree, outcome)
         if staying and nested.targets:  # a submodule `git mv` moved: moved back
             from git_atomic.engine import submodulemoves
 
@@ -399,16 +401,33 @@ def _prune_empty_dirs(
                 if here not in outcome.kept_here:
                     outcome.kept_here.append(here)
                     shown = here.decode("utf-8", "backslashreplace")
-                    outcome.problems.append(
-                        f"kept {shown}/, empty: this command runs in it (remove it once you "
-                        "have left it)"
-                    )
+                    outcome.problems.append(_kept_words(shown))
                 break
             if not tree.rmdir(d, refused=refused):
                 break
             d = os.path.dirname(d)
     for folder, exc in dict(refused).items():
         outcome.cannot(folder + b"/", _why(exc))
+
+
+def _kept_words(shown: str) -> str:
+    return f"kept {shown}/, empty: this command runs in it (remove it once you have left it)"
+
+
+def _gone_here(tree: safefs.Tree, outcome: Outcome) -> None:
+    """The folder this command runs in, kept above, that a file or link of the target took
+    the place of (a file the operation made a folder, the command started in it, t2501): it is
+    gone, and the state is the target's. Said so, as a note, never "kept, empty"."""
+    for here in list(outcome.kept_here):
+        if tree.kind(here) == stat.S_IFDIR:
+            continue
+        shown = here.decode("utf-8", "backslashreplace")
+        outcome.kept_here.remove(here)
+        outcome.problems.remove(_kept_words(shown))
+        outcome.notes.append(
+            f"{shown}/, the folder this command runs in, is gone: the state put back has a file "
+            "there (`cd` out of it: your shell is in a folder that is no more)"
+        )
 
 
 def _where_you_are(root: bytes) -> bytes | None:
