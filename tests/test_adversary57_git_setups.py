@@ -22,7 +22,11 @@ line with SPEC's exit code.
   `.git`, is refused in one line.
 - t7010-setup: `GIT_DIR`/`GIT_WORK_TREE` and `core.worktree` elsewhere.
 - t7505-prepare-commit-msg-hook: every commit git-atomic makes (commits mode, its rollback and
-  undo, tdd) runs none of the user's hooks.
+  undo, `--isolate`, emergency, tdd) runs none of the user's hooks.
+- t0040-parse-options: `gc --older-than nan` is a usage line (it retired nothing, exit 0).
+- t2501-cwd-empty, a variant: a take-back started in a folder the state it puts back has a
+  file at: the file comes back, and the line says the folder is gone (it said "kept, empty").
+- t1020-subdirectory, an agent's turn whose calls and hooks run in a subfolder.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from pathlib import Path
 import pytest
 import test_git_cases as base
 
-from testing import oracle
+from testing import agents, oracle
 from testing.gitrepo import GitRepo
 
 
@@ -314,6 +318,10 @@ def test_t7505_no_hook_of_yours_runs(tmp_path: Path, where: str) -> None:
     repo.atomic("rollback", check=0)
     repo.atomic("undo", check=0)
     repo.atomic("run", "--history", "commits", "-g", "false", "--", "sh", "-c", "printf y > y")
+    repo.atomic(
+        "run", "--isolate", "--history", "commits", "--", "sh", "-c", "printf i > i", check=0
+    )
+    repo.atomic("emergency", check=0)
     repo.atomic("tdd", "red", "-m", "r", "--", "sh", "-c", "printf t > t", check=0)
     repo.atomic("tdd", "green", "-m", "g", "--", "sh", "-c", "printf g > green", check=0)
     assert not marks.exists(), marks.read_text()
@@ -363,3 +371,26 @@ def test_t2501_the_folder_you_are_in_was_a_file(tmp_path: Path, how: str) -> Non
     assert "new/, the folder this command runs in, is gone" in res.stderr, res.stderr
     base.same(before, _state(repo), f"after {how}")
     assert repo.read("new") == b"f\n"
+
+
+# --- t1020-subdirectory, an agent's turn: its calls and hooks from a subfolder --------------
+def test_t1020_a_turn_whose_calls_run_in_a_subfolder(tmp_path: Path) -> None:
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    base.sh(repo, "mkdir -p dir/deep; printf 'o\\n' > one; printf 'd\\n' > dir/two; git add -A")
+    base.sh(repo, "git commit -qm s; printf 'u\\n' > dir/u")
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    before = _state(repo)
+    sub = str(repo.path / "dir" / "deep")
+    command = (
+        "cd dir/deep && printf 'x\\n' >> ../../one && git add ../../one && git rm -q ../two && "
+        "printf n > new && git add new && touch ../../bad"
+    )
+    call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": "t1"}
+    assert agents.claude_hook(repo, "s1", "PreToolUse", cwd=sub, **call).stdout == ""
+    subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+    done = {"success": True}
+    agents.claude_hook(repo, "s1", "PostToolUse", cwd=sub, **call, tool_response=done)
+    answer = agents.claude_hook(repo, "s1", "Stop", cwd=sub).stdout
+    assert '"decision": "block"' in answer, answer
+    base.same(before, _state(repo), "after the turn")
