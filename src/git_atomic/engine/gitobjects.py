@@ -29,6 +29,19 @@ _LOOSE_BYTES: Final = 8 << 20
 _KIND_READ_AT_MOST: Final = 1 << 20
 
 
+def as_utf8(message: str) -> tuple[str, ...]:
+    """git's options for `commit-tree -m message`: a message that is UTF-8 text (ours, and a
+    name you gave in UTF-8) labelled UTF-8 whatever `i18n.commitEncoding` says, which would
+    name its encoding in the header over these bytes (a log in it shows them garbled); one
+    holding bytes that are not UTF-8 (a name typed in a Latin-1 terminal) is left to the
+    setting, which then names them."""
+    try:
+        message.encode("utf-8")
+    except UnicodeEncodeError:
+        return ()
+    return ("-c", "i18n.commitEncoding=UTF-8")
+
+
 class RepoObjects(RepoRunner):
     """The objects side of `git.Repo`: blobs, trees and commits, read and written."""
 
@@ -116,7 +129,9 @@ class RepoObjects(RepoRunner):
         )
         if body is None:
             args = [a for p in parents for a in ("-p", p)]
-            return self.line("commit-tree", tree, *args, "-m", message, env=dict(identity))
+            return self.line(
+                *as_utf8(message), "commit-tree", tree, *args, "-m", message, env=dict(identity)
+            )
         return objectformat.write_loose(self.objects_out, b"commit", body, sha256=self.sha256)
 
     def _loose_tree(self, treeish: str) -> list[tuple[str, str, str, bytes]] | None:

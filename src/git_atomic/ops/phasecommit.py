@@ -41,6 +41,7 @@ from git_atomic.core.vocab import CheckpointKind, IntentAction
 from git_atomic.engine import checkpoint, ignores, indexfile, indexstate, isolation, snapshot
 from git_atomic.engine import staged as staged_side
 from git_atomic.engine.git import RawChange, Repo
+from git_atomic.engine.gitobjects import as_utf8
 
 SUBJECT_WIDTH: Final = 72
 UNTRACKED_NAMED: Final = 5  # a phase commit's untracked files named in its record, at most
@@ -190,7 +191,9 @@ def signed_commit(
     set, as `git commit` would; a signature git could not make raises SigningFailed."""
     sign = repo.sign_args()
     try:
-        return repo.line("commit-tree", *sign, tree, *parents, "-m", message, env=env)
+        return repo.line(
+            *as_utf8(message), "commit-tree", *sign, tree, *parents, "-m", message, env=env
+        )
     except GitError as exc:
         if not sign:
             raise
