@@ -12,6 +12,8 @@ import json
 import os
 import stat
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
@@ -129,3 +131,38 @@ def test_files_checked_out_under_a_umask_come_back_as_they_were(repo: GitRepo, m
     repo.atomic("run", "--no-gates", "--", "sh", "-c", "rm a.txt README; exit 1", check=1)
     assert _bits(repo, "a.txt") == expected
     assert _bits(repo, "README") == expected
+
+
+@pytest.mark.parametrize("shape", ["", "killed", "index v4", "sha256"])
+def test_a_folder_renamed_in_brings_its_files_bits(tmp_path: Path, shape: str) -> None:
+    """A folder renamed over another keeps its files' ctimes: its `key`, 0600 with the bytes
+    git has, is another inode at that path, older than the record, and git takes its stat data
+    without a change to report. Its bits are looked at all the same (scanbits.py): in an index
+    of version 4 and of SHA-256 ids too, and after a capture killed between its scan index kept
+    and its bits record written."""
+    sha = "sha256" if shape == "sha256" else "sha1"
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home", object_format=sha)
+    if shape == "index v4":
+        repo.git("config", "index.version", "4")
+    for name in ("conf/a", "conf/key", "conf/z", "other/b"):
+        repo.write(name, b"secret\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "key")
+    repo.write("alt/key", b"secret\n", mode=0o600)
+    for name in ("a", "z"):  # the same bytes, other inodes, git's bits
+        repo.write("alt/" + name, b"secret\n")
+    repo.write(".git/info/exclude", b"alt/\nold/\n")
+    time.sleep(1.1)  # older than a second: kept by the record
+    repo.atomic("run", "--no-gates", "--", "true")
+    repo.atomic("run", "--no-gates", "--", "true")
+    os.rename(repo.path / "conf", repo.path / "old")
+    os.rename(repo.path / "alt", repo.path / "conf")
+    repo.write("new.txt", b"a file more\n")  # the entries no longer at the same offsets
+    assert repo.git("status", "--porcelain") == "?? new.txt\n", "git sees no other change"
+    if shape == "killed":
+        kill = {"GIT_ATOMIC_FAILPOINT": "scanbits:aside", "GIT_ATOMIC_HELPER": "0"}
+        repo.atomic("run", "--no-gates", "--", "true", env=kill, check=-9)
+        repo.atomic("recover", check=0)
+    repo.atomic("run", "--no-gates", "--", "sh", "-c", "rm conf/key; exit 1", check=1)
+    assert repo.read("conf/key") == b"secret\n"
+    assert _bits(repo, "conf/key") == 0o600

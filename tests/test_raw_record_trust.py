@@ -99,3 +99,82 @@ def test_the_change_is_seen_by_the_capture_after_a_trusted_one(repo: GitRepo) ->
     )
     assert repo.read(TARGET) == LF
     assert first != LF
+
+
+@pytest.mark.parametrize("wait", [False, True], ids=["same second", "a second later"])
+def test_a_folder_renamed_in_brings_files_older_than_the_record(repo: GitRepo, wait: bool) -> None:
+    """A folder renamed over another keeps its files' ctimes (only the folder's changes): each
+    file now at a path is another inode, older than the record, its filtered bytes and size
+    the same. git takes its stat data anew without a change to report; the raw record's entry
+    and the kept bits are of the file that was there (its raw bytes, its 0644)."""
+    repo.write(".gitattributes", b"* text eol=lf\n")
+    for name in FILES:
+        repo.write(name, b"one\r\ntwo\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "files")
+    for name in FILES:
+        if name.startswith("d1/"):  # the same size, the same filtered bytes: clean to git
+            repo.write("alt/" + name[3:], b"one\ntwo\r\n", mode=0o600)
+    repo.write(".git/info/exclude", b"alt/\nold/\n")
+    time.sleep(1.1)  # older than a second: the record keeps them
+    repo.atomic("run", "--no-gates", "--", "true")
+    repo.atomic("run", "--no-gates", "--", "true")
+    if wait:
+        time.sleep(1.1)
+    os.rename(repo.path / "d1", repo.path / "old")
+    os.rename(repo.path / "alt", repo.path / "d1")
+    assert repo.git("status", "--porcelain") == "", "git sees no change"
+    script = f"printf 'op\\n' > {TARGET}; rm d1/f1.txt; exit 1"
+    repo.atomic("run", "--no-gates", "--", "sh", "-c", script, check=1)
+    for name in FILES:
+        moved = name.startswith("d1/")
+        assert repo.read(name) == (b"one\ntwo\r\n" if moved else b"one\r\ntwo\n"), name
+    assert os.lstat(repo.path / "d1/f1.txt").st_mode & 0o7777 == 0o600
+
+
+def _since(repo: GitRepo, name: str) -> int | None:
+    """The second a state file of `.git/atomic` says its scan began (a raw record's stamp, the
+    bits record): None when there is none."""
+    for path in (repo.path / ".git" / "atomic").iterdir():
+        if path.name.startswith(name) and not path.name.endswith(".tmp"):
+            head = path.read_bytes().split(b"\n")[1 if name == "bits-" else 0]
+            return int(head.rsplit(b" ", 1)[1])
+    return None
+
+
+def test_a_capture_without_a_rule_between_in_the_same_second(repo: GitRepo) -> None:
+    """A capture under `core.autocrlf`, a folder renamed in, a capture with the setting off
+    (no raw record kept: its scan index takes the moved files' stat data), in one second; the
+    setting on again. The record's stamp names the second the bits record names too, but the
+    scan index is not the one the record was checked against: the moved files are read."""
+    repo.git("config", "core.autocrlf", "true")
+    for name in FILES:
+        repo.write(name, b"one\r\ntwo\r\n")  # LF in git, CRLF on disk
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "files")
+    repo.write(".git/info/exclude", b"alt/\n")
+    swap = repo.path / "swap"
+    for _ in range(5):
+        other = LF if repo.read(TARGET) != LF else b"one\r\ntwo\r\n"  # the same bytes in git
+        for name in FILES:
+            if name.startswith("d1/"):
+                repo.write("alt/" + name[3:], other)
+        time.sleep(1.1)  # older than a second: the record keeps them
+        repo.atomic("run", "--no-gates", "--", "true")
+        time.sleep(1 - time.time() % 1 + 0.02)  # early in a second
+        repo.atomic("run", "--no-gates", "--", "true")
+        stamped = _since(repo, "raw-")
+        os.rename(repo.path / "d1", swap)
+        os.rename(repo.path / "alt", repo.path / "d1")
+        os.rename(swap, repo.path / "alt")
+        repo.git("config", "core.autocrlf", "false")
+        repo.atomic("run", "--no-gates", "--", "true")
+        repo.git("config", "core.autocrlf", "true")
+        if _since(repo, "bits-") == stamped:
+            break
+    else:
+        pytest.skip("no two captures in the same second")
+    on_disk = {name: repo.read(name) for name in FILES}
+    script = f"printf 'op\\n' > {TARGET}; exit 1"
+    repo.atomic("run", "--no-gates", "--", "sh", "-c", script, check=1)
+    assert {name: repo.read(name) for name in FILES} == on_disk

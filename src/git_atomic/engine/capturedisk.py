@@ -227,10 +227,12 @@ class Disk:
             specials: Mapping[bytes, int] = {}
             brought: scanbits.Brought | None = None
             if not self.scanning.split:  # (a split one's names cannot be read: scanbits.py)
+                base_tree = self.scanning.base_tree
                 brought = scanbits.brought_up_to_date(
                     repo,
                     index,
-                    base_tree=self.scanning.base_tree,
+                    base_tree=base_tree,
+                    base_index=scanindex.index_file(repo, base_tree) if base_tree else None,
                     changed=self.scanning.changed,
                     gone=scan_gone,
                 )
@@ -288,6 +290,11 @@ class Disk:
                 listed=self.refs,
                 settled=self.settled,
             )
+        elif self.scanning is not None and repo.quarantine is None:
+            # The scan index this capture keeps took stat data after the raw record was last
+            # checked (a folder renamed in since, its files' ctimes older): the record's stamp
+            # no longer names the scan a later one starts from (conversion.Settled).
+            conversion.RawRecord.stamp(repo, "", None)
         # One lstat each for the files your index does not hold as they are (untracked,
         # changed): a clean tracked file is as git made it, and is not looked at.
         differing = [c.path for c in changes if c.status in ("A", "M") and c.path not in too_large]
@@ -403,6 +410,10 @@ class Disk:
             scan.abandon(self.scanning)
             self.scanning = None
         if self.scanning is not None:
+            # The bits record goes before the scan index it holds for is replaced (a kill
+            # between the two must not leave it naming the new one: scanbits.py), then is kept
+            # anew.
+            scanbits.forget(self.repo)
             kept_lines = scan.keep(self.scanning, tree)
             lines += kept_lines
             kept, self.scanning = self.scanning, None
@@ -410,8 +421,6 @@ class Disk:
             named = tree if kept_lines or tree == kept.base_tree else kept.base_tree
             if self.clean_bits is not None and named is not None:
                 scanbits.save(self.repo, named, kept.since, self.clean_bits)
-            else:  # never one left to be taken for a later scan index of the same tree
-                scanbits.forget(self.repo)
             failpoints.hit("capture:scan-kept")  # its file in place, not yet its ref
         self.repo.update_refs(lines, message=f"git-atomic: {message}")
         if kept is not None:

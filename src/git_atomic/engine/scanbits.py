@@ -12,10 +12,22 @@ ctime: conversion.AS_ON_DISK) takes the new stat data into the scan index. So a 
 a scan that started looking in the second T holds for every file but those whose ctime is T or
 later in the next scan's index: only those, and the files that scan found changed, are looked
 at again (none where that index was written before the second T: it took all its stat data
-before, scanracy.older, and is not read). A record is trusted only by a scan that started from
-the scan index it was kept with (its tree); any other scan (seeded from your index, the first
-in a worktree, or after the scan index was lost) looks at every file once: one lstat each, as
-git's own `status` does.
+before, scanracy.older, and is not read).
+
+But a file can come to a path without a change of its own: a folder renamed over another (or
+moved in from elsewhere) keeps its files' ctimes, older than T, and git, finding another inode
+at the path with the same bytes, takes its stat data anew without a change to report. So the
+files whose entry differs from the one in the index the scan started from are looked at too.
+Where git wrote nothing (the scan's index is still a hard link to that one) none does; else
+the two are compared where they differ, halving the entries from the first to the last
+(`_differing`: a few `memcmp`s of the file's bytes where a few files changed), or entry by
+entry, by path, where a file came or went (the entries no longer at the same offsets).
+
+A record is trusted only by a scan that started from the scan index it was kept with (its
+tree); any other scan (seeded from your index, the first in a worktree, or after the scan index
+was lost) looks at every file once: one lstat each, as git's own `status` does. The record
+goes before a capture replaces the scan index (capturedisk.publish): one killed between the
+two leaves none naming a scan index whose stat data it never saw.
 
 A scan index written as a split one (about 40,000 files and more: scanindex.py) strips the
 names of the entries its own part replaces, so its ctimes cannot be told apart by path here:
@@ -29,7 +41,7 @@ import os
 import stat
 import struct
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Final, NamedTuple
 
@@ -74,16 +86,17 @@ def brought_up_to_date(
     index: Path,
     *,
     base_tree: str | None,
+    base_index: Path | None,
     changed: Iterable[bytes],
     gone: Iterable[bytes],
 ) -> Brought | None:
     """The bits of every regular file of the scan index `index` that are neither 0644 nor 0755,
-    from the record kept for `base_tree` (the scan index the scan started from) and an lstat
-    of the files that may have changed since (`changed`: those the scan found differing, and
-    those whose ctime is not before the record's scan); of every file where there is no such
-    record. `gone`: files the scan found gone. None for an index this cannot read (a split
-    one)."""
-    kept = load(repo) if base_tree is not None else None
+    from the record kept for `base_tree` (the scan index the scan started from, `base_index`)
+    and an lstat of the files that may have changed since (`changed`: those the scan found
+    differing, those whose ctime is not before the record's scan, and those whose stat data it
+    took anew); of every file where there is no such record. `gone`: files the scan found
+    gone. None for an index this cannot read (a split one)."""
+    kept = load(repo) if base_tree is not None and base_index is not None else None
     if kept is not None and kept.tree != base_tree:
         kept = None
     since = kept.since if kept is not None else None
@@ -91,7 +104,11 @@ def brought_up_to_date(
         look: list[bytes] = []  # all its stat data taken before that second: not read
     else:
         try:
-            look = list(_entries(wholefile.read(index, limit=1 << 34), since, sha256=repo.sha256))
+            data = wholefile.read(index, limit=1 << 34)
+            base = None
+            if base_index is not None and not os.path.samestat(os.stat(index), os.stat(base_index)):
+                base = wholefile.read(base_index, limit=1 << 34)
+            look = _entries(data, since, sha256=repo.sha256, base=base)
         except (OSError, ValueError, IndexError, struct.error):
             return None
     bits = dict(kept.bits) if kept is not None else {}
@@ -122,11 +139,62 @@ def brought_up_to_date(
     return brought
 
 
-def _entries(data: bytes, since: int | None, *, sha256: bool) -> Iterator[bytes]:
+def _entries(
+    data: bytes, since: int | None, *, sha256: bool, base: bytes | None = None
+) -> list[bytes]:
     """The paths of the regular files of an index file whose ctime second is `since` or later
-    (every one for None). Raises ValueError for what this cannot read: not an index of version
-    2, 3 or 4, or a split one (its own part's names are stripped)."""
+    (every one for None), or whose entry differs from the one in `base` (the index it was
+    brought up to date from). Raises ValueError for what this cannot read: not an index of
+    version 2, 3 or 4, or a split one (its own part's names are stripped)."""
     width = 32 if sha256 else 20
+    starts, paths, found = _parse(data, width, since)
+    if base is None or since is None:
+        return found
+    differing = _differing(data, base, starts, width)
+    if differing is None:  # a file came or went: compared by path
+        old_starts, old_paths, _ = _parse(base, width, None)
+        where = dict(zip(old_paths, old_starts, strict=False))
+        old = memoryview(base)
+        differing = [
+            i
+            for i, (at, p) in enumerate(zip(starts, paths, strict=False))
+            if p and ((was := where.get(p)) is None or not data.startswith(old[was : was + 40], at))
+        ]
+    seen = set(found)
+    return found + [p for i in differing if (p := paths[i]) and p not in seen]
+
+
+def _differing(data: bytes, base: bytes, starts: list[int], width: int) -> list[int] | None:
+    """The entries of `data` (at `starts`, then the end of the last) whose bytes differ from
+    those at the same offsets of `base`, halving the range from the first entry to the last;
+    None when the two do not hold the same paths in the same places (the count differs, or an
+    entry's flags or path do)."""
+    if base[:12] != data[:12] or len(base) < starts[-1]:
+        return None
+    old = memoryview(base)  # compared without a copy (`startswith`: one memcmp)
+    found: list[int] = []
+    todo = [(0, len(starts) - 1)]
+    while todo:  # the first range first: each entry before one compared is where it was
+        lo, hi = todo.pop()
+        if lo == hi or data.startswith(old[starts[lo] : starts[hi]], starts[lo]):
+            continue
+        if hi - lo == 1:
+            tail = starts[lo] + 40 + width  # its flags and path: the same, or no longer aligned
+            if not data.startswith(old[tail : starts[hi]], tail):
+                return None
+            found.append(lo)
+            continue
+        middle = (lo + hi) // 2
+        todo += [(middle, hi), (lo, middle)]
+    return found
+
+
+def _parse(
+    data: bytes, width: int, since: int | None
+) -> tuple[list[int], list[bytes], list[bytes]]:
+    """Each entry's offset (then where the last ends), and its path where it is a regular
+    file's (b"" otherwise); the regular files whose ctime second is `since` or later (every
+    one for None)."""
     if len(data) < 12 + width or data[:4] != _SIGNATURE:
         raise ValueError("not an index")
     version = int.from_bytes(data[4:8], "big")
@@ -135,15 +203,19 @@ def _entries(data: bytes, since: int | None, *, sha256: bool) -> Iterator[bytes]
     count = int.from_bytes(data[8:12], "big")
     end = len(data) - width
     flags_at = 40 + width
-    head = _HEAD.unpack_from
+    head = _HEAD.unpack_from if width == 20 else _HEAD256.unpack_from
+    starts: list[int] = []
+    paths: list[bytes] = []
+    found: list[bytes] = []
     at = 12
     last = b""
     for _ in range(count):
-        ctime, mode, flags = head(data, at) if width == 20 else _HEAD256.unpack_from(data, at)
+        starts.append(at)
+        ctime, mode, flags = head(data, at)
         name = at + flags_at + 2
         if flags & 0x4000:
             name += 2
-        wanted = mode & 0o170000 == _REGULAR and (since is None or ctime >= since)
+        wanted = mode & 0o170000 == _REGULAR
         if version == 4:
             byte = data[name]  # git's offset varint (decode_varint)
             name += 1
@@ -154,20 +226,23 @@ def _entries(data: bytes, since: int | None, *, sha256: bool) -> Iterator[bytes]
                 drop = ((drop + 1) << 7) | (byte & 0x7F)
             stop = data.index(0, name)
             last = (last[: len(last) - drop] if drop else last) + data[name:stop]
-            if wanted:
-                yield last
+            path = last if wanted else b""
             at = stop + 1
         else:
             length = flags & 0xFFF
             if length == 0xFFF:
                 length = data.index(0, name) - name
-            if wanted:
-                yield data[name : name + length]
+            path = data[name : name + length] if wanted else b""
             at += (name - at + length + 8) & ~7
+        paths.append(path)
+        if wanted and (since is None or ctime >= since):
+            found.append(path)
         if at > end:
             raise ValueError("truncated")
+    starts.append(at)
     if b"link" in _extension_names(data, at, end):
         raise ValueError("split index")
+    return starts, paths, found
 
 
 def _extension_names(data: bytes, at: int, end: int) -> list[bytes]:
