@@ -13,7 +13,10 @@ entry kept without a look).
 
 from __future__ import annotations
 
+import collections
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -178,3 +181,47 @@ def test_a_capture_without_a_rule_between_in_the_same_second(repo: GitRepo) -> N
     script = f"printf 'op\\n' > {TARGET}; exit 1"
     repo.atomic("run", "--no-gates", "--", "sh", "-c", script, check=1)
     assert {name: repo.read(name) for name in FILES} == on_disk
+
+
+_COUNTED = """
+import os, runpy, sys
+from git_atomic.engine import safefs
+real = safefs.Tree.lstat_many
+def counted(self, paths):
+    with open(os.environ["LOOKED"], "ab") as out:
+        out.writelines(p + b"\\n" for p in paths)
+    return real(self, paths)
+safefs.Tree.lstat_many = counted
+sys.argv[0] = "git-atomic"
+runpy.run_module("git_atomic", run_name="__main__")
+"""
+
+
+def test_a_steady_capture_looks_at_the_files_that_changed_alone(repo: GitRepo) -> None:
+    """The trust is what makes a capture under a rule cost what changed: with one file edited
+    (and one new) since the last capture, the capture lstats those, not the 200 files (each
+    path `safefs.Tree.lstat_many` is asked about, counted in the command's own process)."""
+    repo.write(".gitattributes", b"* text eol=lf\n")
+    files = [f"d{i % 8}/f{i}.txt" for i in range(200)]
+    for name in files:
+        repo.write(name, LF)
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "files")
+    time.sleep(1.1)  # older than a second: the record keeps them
+    repo.atomic("run", "--no-gates", "--", "true")
+    repo.atomic("run", "--no-gates", "--", "true")
+    time.sleep(1.1)  # the record's second is over: a file of it is not looked at for that
+    repo.write(files[7], b"one\r\ntwo\r\n")  # a raw-only change
+    repo.write("d1/new.txt", LF)
+    looked = repo.path.parent / "looked"
+    # (Its check of each kept entry, GIT_ATOMIC_VERIFY_SCAN, is what a user's capture skips.)
+    env = {**repo.env, "LOOKED": str(looked), "GIT_ATOMIC_HELPER": "0"}
+    env["GIT_ATOMIC_VERIFY_SCAN"] = "0"
+    argv = [sys.executable, "-c", _COUNTED, "run", "--no-gates", "--", "sh", "-c"]
+    script = f"printf 'op\\n' > {files[7]}; exit 1"
+    res = subprocess.run([*argv, script], cwd=repo.path, env=env, capture_output=True)
+    assert res.returncode == 1, res.stderr
+    assert repo.read(files[7]) == b"one\r\ntwo\r\n"
+    counts = collections.Counter(looked.read_bytes().splitlines())
+    tracked = {p: n for p, n in counts.items() if p.decode() in files}
+    assert set(tracked) <= {files[7].encode()}, sorted(tracked)
