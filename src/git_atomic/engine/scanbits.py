@@ -19,9 +19,11 @@ moved in from elsewhere) keeps its files' ctimes, older than T, and git, finding
 at the path with the same bytes, takes its stat data anew without a change to report. So the
 files whose entry differs from the one in the index the scan started from are looked at too.
 Where git wrote nothing (the scan's index is still a hard link to that one) none does; else
-the two are compared where they differ, halving the entries from the first to the last
-(`_differing`: a few `memcmp`s of the file's bytes where a few files changed), or entry by
-entry, by path, where a file came or went (the entries no longer at the same offsets).
+the two are compared where they differ (`_differing`): ranges of entries compared whole with
+where they are in the other file (one `memcmp` each), halved where they differ, from the first
+to the last, so that where an entry is in the other file is known from the ones before it (a
+file that came or went moves those after it). At 10,000 entries that costs 0.1 ms (a few
+files taken anew) to 5 ms (a thousand), over the 3 ms of reading the scan's index.
 
 A record is trusted only by a scan that started from the scan index it was kept with (its
 tree); any other scan (seeded from your index, the first in a worktree, or after the scan index
@@ -56,6 +58,7 @@ _SIGNATURE: Final = b"DIRC"
 # An entry's ctime seconds, mode and flags (after the object id: SHA-1's, SHA-256's)
 _HEAD: Final = struct.Struct(">I20xI32xH")
 _HEAD256: Final = struct.Struct(">I20xI44xH")
+_MODE: Final = struct.Struct(">I")
 
 
 class Brought(NamedTuple):
@@ -147,54 +150,100 @@ def _entries(
     brought up to date from). Raises ValueError for what this cannot read: not an index of
     version 2, 3 or 4, or a split one (its own part's names are stripped)."""
     width = 32 if sha256 else 20
-    starts, paths, found = _parse(data, width, since)
+    starts, names, found = _parse(data, width, since)
     if base is None or since is None:
         return found
-    differing = _differing(data, base, starts, width)
-    if differing is None:  # a file came or went: compared by path
-        old_starts, old_paths, _ = _parse(base, width, None)
-        where = dict(zip(old_paths, old_starts, strict=False))
+    differing = _differing(data, base, starts, names, width)
+    if differing is None:  # another version: compared by path
+        old_starts, old_names, _ = _parse(base, width, None)
+        where = dict(zip(old_names, old_starts, strict=False))
         old = memoryview(base)
         differing = [
             i
-            for i, (at, p) in enumerate(zip(starts, paths, strict=False))
-            if p and ((was := where.get(p)) is None or not data.startswith(old[was : was + 40], at))
+            for i, (at, p) in enumerate(zip(starts, names, strict=False))
+            if (was := where.get(p)) is None or not data.startswith(old[was : was + 40], at)
         ]
     seen = set(found)
-    return found + [p for i in differing if (p := paths[i]) and p not in seen]
+    mode = _MODE.unpack_from
+    return found + [
+        p
+        for i in differing
+        if (p := names[i]) not in seen and mode(data, starts[i] + 24)[0] & 0o170000 == _REGULAR
+    ]
 
 
-def _differing(data: bytes, base: bytes, starts: list[int], width: int) -> list[int] | None:
-    """The entries of `data` (at `starts`, then the end of the last) whose bytes differ from
-    those at the same offsets of `base`, halving the range from the first entry to the last;
-    None when the two do not hold the same paths in the same places (the count differs, or an
-    entry's flags or path do)."""
-    if base[:12] != data[:12] or len(base) < starts[-1]:
+def _differing(
+    data: bytes, base: bytes, starts: list[int], names: list[bytes], width: int
+) -> list[int] | None:
+    """The entries of `data` (at `starts`, then where the last ends; their paths `names`)
+    whose bytes differ from those of the same path in `base`, or that `base` lacks: ranges of
+    entries compared whole with where they are in `base` (one memcmp), halved where they
+    differ, from the first to the last, so that where each entry is in `base` is known from
+    the ones before (an entry that came or went moves the rest). None for another version."""
+    if base[:8] != data[:8]:
         return None
+    version = int.from_bytes(data[4:8], "big")
+    count = int.from_bytes(base[8:12], "big")
     old = memoryview(base)  # compared without a copy (`startswith`: one memcmp)
     found: list[int] = []
+    shift = 0  # where an entry of `data` is in `base`, less where it is in `data`
+    passed = 0  # the entries of `base` before that place
+    last = b""  # the path of the last of them (version 4 writes each from the one before)
     todo = [(0, len(starts) - 1)]
-    while todo:  # the first range first: each entry before one compared is where it was
+    while todo:  # the first range first
         lo, hi = todo.pop()
-        if lo == hi or data.startswith(old[starts[lo] : starts[hi]], starts[lo]):
+        if lo == hi:
             continue
-        if hi - lo == 1:
-            tail = starts[lo] + 40 + width  # its flags and path: the same, or no longer aligned
-            if not data.startswith(old[tail : starts[hi]], tail):
-                return None
+        at, stop = starts[lo], starts[hi]
+        inside = passed + hi - lo <= count and stop + shift <= len(base) - width
+        if inside and data.startswith(old[at + shift : stop + shift], at):
+            passed, last = passed + hi - lo, names[hi - 1]
+            continue
+        if hi - lo > 1:
+            middle = (lo + hi) // 2
+            todo += [(middle, hi), (lo, middle)]
+            continue
+        same = False
+        while passed < count:  # what `base` holds there: the same path, one gone, or none
+            name, length = _entry_at(base, at + shift, width, version, last)
+            if name > names[lo]:
+                break  # a new path
+            if name == names[lo]:  # its stat data the same? (version 4: not its bytes)
+                same = data.startswith(old[at + shift : at + shift + 40], at)
+            passed, last, shift = passed + 1, name, shift + length
+            if name == names[lo]:
+                break
+        if not same:
             found.append(lo)
-            continue
-        middle = (lo + hi) // 2
-        todo += [(middle, hi), (lo, middle)]
+        shift -= stop - at
     return found
+
+
+def _entry_at(data: bytes, at: int, width: int, version: int, last: bytes) -> tuple[bytes, int]:
+    """The path and length of the entry at `at` (`last`: the path of the one before it)."""
+    flags = int.from_bytes(data[at + 40 + width : at + 42 + width], "big")
+    name = at + 42 + width + (2 if flags & 0x4000 else 0)
+    if version == 4:
+        byte = data[name]
+        name += 1
+        drop = byte & 0x7F
+        while byte & 0x80:
+            byte = data[name]
+            name += 1
+            drop = ((drop + 1) << 7) | (byte & 0x7F)
+        stop = data.index(0, name)
+        return (last[: len(last) - drop] if drop else last) + data[name:stop], stop + 1 - at
+    length = flags & 0xFFF
+    if length == 0xFFF:
+        length = data.index(0, name) - name
+    return data[name : name + length], (name - at + length + 8) & ~7
 
 
 def _parse(
     data: bytes, width: int, since: int | None
 ) -> tuple[list[int], list[bytes], list[bytes]]:
-    """Each entry's offset (then where the last ends), and its path where it is a regular
-    file's (b"" otherwise); the regular files whose ctime second is `since` or later (every
-    one for None)."""
+    """Each entry's offset (then where the last ends) and path; the regular files whose ctime
+    second is `since` or later (every one for None)."""
     if len(data) < 12 + width or data[:4] != _SIGNATURE:
         raise ValueError("not an index")
     version = int.from_bytes(data[4:8], "big")
@@ -226,13 +275,13 @@ def _parse(
                 drop = ((drop + 1) << 7) | (byte & 0x7F)
             stop = data.index(0, name)
             last = (last[: len(last) - drop] if drop else last) + data[name:stop]
-            path = last if wanted else b""
+            path = last
             at = stop + 1
         else:
             length = flags & 0xFFF
             if length == 0xFFF:
                 length = data.index(0, name) - name
-            path = data[name : name + length] if wanted else b""
+            path = data[name : name + length]
             at += (name - at + length + 8) & ~7
         paths.append(path)
         if wanted and (since is None or ctime >= since):
