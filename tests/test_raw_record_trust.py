@@ -225,3 +225,46 @@ def test_a_steady_capture_looks_at_the_files_that_changed_alone(repo: GitRepo) -
     counts = collections.Counter(looked.read_bytes().splitlines())
     tracked = {p: n for p, n in counts.items() if p.decode() in files}
     assert set(tracked) <= {files[7].encode()}, sorted(tracked)
+
+
+@pytest.mark.parametrize("how", ["crlf in place", "folder renamed in"])
+def test_after_a_rollback_in_a_later_second_the_record_is_trusted_and_exact(
+    repo: GitRepo, how: str
+) -> None:
+    """A failed run whose command outlasts its second: its rescue checks the record in a
+    later second than the scan index it goes back to was kept in, and the next capture trusts
+    that check (it lstats the files the restore wrote, not the 40), and still sees a raw-only
+    change made after it: of a file in place, or of a folder renamed in."""
+    _setup(repo, "crlf in place" if how == "crlf in place" else "same size, mtime put back")
+    # made before the record (an old ctime), the size and the filtered bytes of d1/f5.txt's
+    repo.write("alt/f5.txt", b"one\ntwo\r\n")
+    repo.write(".git/info/exclude", b"aside.keep\nalt/\nold/\n")
+    time.sleep(1.1)
+    repo.atomic("run", "--no-gates", "--", "true")
+    script = f"sleep 1.1; printf 'op\\n' > {FILES[0]}; exit 1"
+    repo.atomic("run", "--no-gates", "--", "sh", "-c", script, check=1)
+    if how == "crlf in place":
+        raw = _raw_only(repo, how)
+    else:  # the rest of d1 comes along: the same bytes, other inodes
+        for name in FILES:
+            if name.startswith("d1/") and name != TARGET:
+                os.link(repo.path / name, repo.path / "alt" / name[3:])
+        time.sleep(1.1)  # the links' ctimes are older than the next capture's scan
+        os.rename(repo.path / "d1", repo.path / "old")
+        os.rename(repo.path / "alt", repo.path / "d1")
+        raw = b"one\ntwo\r\n"
+        assert repo.git("status", "--porcelain") == "", "git sees no change"
+    looked = repo.path.parent / "looked"
+    env = {**repo.env, "LOOKED": str(looked), "GIT_ATOMIC_HELPER": "0"}
+    env["GIT_ATOMIC_VERIFY_SCAN"] = "0"
+    argv = [sys.executable, "-c", _COUNTED, "run", "--no-gates", "--", "sh", "-c"]
+    script = f"printf 'op\\n' > {TARGET}; exit 1"
+    res = subprocess.run([*argv, script], cwd=repo.path, env=env, capture_output=True)
+    assert res.returncode == 1, res.stderr
+    assert repo.read(TARGET) == raw
+    for name in FILES:
+        if name != TARGET:
+            assert repo.read(name) == LF, name
+    tracked = {p for p in looked.read_bytes().splitlines() if p.decode() in FILES}
+    if how == "crlf in place":
+        assert tracked <= {FILES[0].encode(), TARGET.encode()}, sorted(tracked)

@@ -291,9 +291,9 @@ class Disk:
                 settled=self.settled,
             )
         elif self.scanning is not None and repo.quarantine is None:
-            # The scan index this capture keeps took stat data after the raw record was last
+            # The scan index this capture keeps takes stat data after the raw record was last
             # checked (a folder renamed in since, its files' ctimes older): the record's stamp
-            # no longer names the scan a later one starts from (conversion.Settled).
+            # goes, else a later scan from that index would trust it (conversion.raw_tree).
             conversion.RawRecord.stamp(repo, "", None)
         # One lstat each for the files your index does not hold as they are (untracked,
         # changed): a clean tracked file is as git made it, and is not looked at.

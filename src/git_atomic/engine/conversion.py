@@ -53,8 +53,9 @@ _KEPT_AT_MOST: Final = 16
 
 class Settled(NamedTuple):
     """What a scan says of the files since the capture before it (scanbits.Brought): `since`,
-    the second that capture's scan began; `looked`, the files that may have changed since (the
-    rest have the stat data they had then); `now`, the second this scan began."""
+    the second that capture's scan began; `looked`, the files that may have changed since, or
+    whose stat data it took anew (the rest have the stat data they had then); `now`, the second
+    this scan began."""
 
     since: int | None  # None: no record of that capture's was trusted, every file looked at
     looked: frozenset[bytes]
@@ -166,10 +167,17 @@ def raw_tree(
     when its raw bytes were last hashed. A file whose stat data is the recorded one keeps the
     recorded blob; every other file is hashed again. The first capture hashes every file.
 
-    `settled`: where the capture that kept the record began its scan in `settled.since` (its
-    stamp says so), a file the scan did not look at again (`settled.looked`) has the stat data
-    it had then, when the record's entry was checked: it keeps that entry, not lstat again
-    (scanbits.py argues the same of the files' bits)."""
+    `settled`: where the capture that checked the record began its scan in `settled.since`
+    or later (its stamp says so), a file the scan did not look at again (`settled.looked`)
+    has the stat data it had when the record's entry was checked: it keeps that entry, not
+    lstat again (scanbits.py argues the same of the files' bits). A change since has a ctime
+    of that second or later, a file that came to its path without one (a folder renamed in)
+    has its stat data taken anew against the scan index the scan started from: both are
+    looked at. That scan index took its stat data before the record was checked: each capture
+    that keeps one either checks the record (a rule applies) or takes the stamp away
+    (capturedisk.py), and a later stamp is a rescue's, whose scan started from the scan index
+    its restore goes back to and is not kept (an abort, a failed run: the next capture trusts
+    the record it checked, though it ran in a later second)."""
     listing = repo.out("ls-files", "-z", "-s", env={"GIT_INDEX_FILE": str(filtered_index)})
     # (mode, blob, path), kept as bytes: ten thousand decodes are most of a trusted capture
     regular: list[tuple[bytes, bytes, bytes]] = []
@@ -187,9 +195,9 @@ def raw_tree(
     again: list[bytes] = []
     paths = [path for _, _, path in regular]
     marked: list[bytes] = []  # kept entries that are markers for LFS content (lfskeep.py)
-    trusted = (
-        settled is not None and settled.since is not None and record.stamped(repo) == settled.since
-    )
+    since = settled.since if settled is not None else None
+    stamped = record.stamped(repo) if since is not None else None
+    trusted = since is not None and stamped is not None and stamped >= since
     if trusted:
         assert settled is not None
         looked, entries = settled.looked, record.entries
