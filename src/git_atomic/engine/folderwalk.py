@@ -41,7 +41,7 @@ from git_atomic.engine.git import Repo, worktree_key
 
 # The rule files whose place a walk notes (ignores.py asks git which of them it ignores).
 RULE_FILES: Final = stalls.RULE_FILES
-_VERSION: Final = 5
+_VERSION: Final = 6
 _RACY_NS: Final = 3_000_000_000
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _GONE: Final = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
@@ -85,14 +85,28 @@ class Walk(NamedTuple):
     # The folders whose bits `modes` states (those not in it have the usual 0755): every
     # folder walked, but the top and those holding a `.git`.
     walked: frozenset[bytes] = frozenset()
+    # The FIFOs, sockets and devices in the folders walked (git lists none of them), told from
+    # the other entries by the kind their folder's listing gives (`d_type`: no syscall more).
+    specials: tuple[bytes, ...] = ()
 
 
 # A folder as a walk read it: (st_dev, st_ino, st_mtime_ns, st_ctime_ns, nothing in it, holds a
 # `.git`, the names of the folders in it (not links), the names of the rule files in it, its
-# permission bits, the inodes of the folders in it as its entries name them). A `chmod`
-# changes its ctime: a record kept by its stat data keeps its bits.
+# permission bits, the inodes of the folders in it as its entries name them, the names of the
+# FIFOs, sockets and devices in it). A `chmod` changes its ctime: a record kept by its stat data
+# keeps its bits.
 _Record = tuple[
-    int, int, int, int, bool, bool, tuple[bytes, ...], tuple[bytes, ...], int, tuple[int, ...]
+    int,
+    int,
+    int,
+    int,
+    bool,
+    bool,
+    tuple[bytes, ...],
+    tuple[bytes, ...],
+    int,
+    tuple[int, ...],
+    tuple[bytes, ...],
 ]
 _EMPTY: Final = 4
 _OWN: Final = 5
@@ -100,6 +114,7 @@ _FOLDERS: Final = 6
 _RULES: Final = 7
 _BITS: Final = 8
 _INODES: Final = 9
+_SPECIALS: Final = 10
 _USUAL_BITS: Final = 0o755
 _RuleStat = tuple[int, int, int, int, int]  # mtime, ctime, size, inode, mode (ns)
 
@@ -266,6 +281,12 @@ class _Walker:
             },
             ids=self._ids(),
             walked=walked,
+            specials=tuple(
+                _join(folder, name)
+                for folder, record in self.records.items()
+                if not record[_OWN]
+                for name in record[_SPECIALS]
+            ),
         )
 
     def _ids(self) -> dict[bytes, tuple[int, int]]:
@@ -476,14 +497,23 @@ class _Walker:
             with os.scandir(fd) as listing:
                 entries = list(listing)
         except PermissionError:  # opened but not listable: not empty as far as anyone can say
-            return (-1, -1, -1, -1, False, False, (), (), bits, ())  # never kept
+            return (-1, -1, -1, -1, False, False, (), (), bits, (), ())  # never kept
         if not entries:
-            return (*key, True, False, (), (), bits, ())
+            return (*key, True, False, (), (), bits, (), ())
         # Per entry, as little as can be: most are files, of which only the names are looked at.
+        # The kind is the listing's own (`d_type`), but where a filesystem gives none.
+        # One call an entry, as when only the folders were picked: the few that are not files
+        # (folders, links, FIFOs, sockets, devices) looked at again.
         names = {e.name for e in entries}
+        others = [e for e in entries if not e.is_file(follow_symlinks=False)]
         folders = sorted(
-            (os.fsencode(e.name), e.inode()) for e in entries if e.is_dir(follow_symlinks=False)
+            (os.fsencode(e.name), e.inode()) for e in others if e.is_dir(follow_symlinks=False)
         )
+        specials = [
+            os.fsencode(e.name)
+            for e in others
+            if not (e.is_dir(follow_symlinks=False) or e.is_symlink())
+        ]
         # A repository of its own, as git's walk tells one: a `.git` there (`.GIT` too with
         # core.ignoreCase). It is not looked into.
         own = ".git" in names or (
@@ -491,6 +521,7 @@ class _Walker:
         )
         if not folder:  # the top: its `.git` is the repository's own
             folders = [f for f in folders if (f[0].lower() if self.icase else f[0]) != b".git"]
+            specials = [n for n in specials if (n.lower() if self.icase else n) != b".git"]
             own = False
         rules = tuple(n for n in RULE_FILES if os.fsdecode(n) in names)
         return (
@@ -501,6 +532,7 @@ class _Walker:
             rules,
             bits,
             tuple(i for _, i in folders),
+            tuple(sorted(specials)),
         )
 
     def _ask(self, paths: Sequence[bytes]) -> dict[bytes, bool] | None:

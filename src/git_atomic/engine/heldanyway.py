@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from pathlib import Path
 
 from git_atomic.engine import indexstate, safefs, scan, scanindex
@@ -153,6 +153,32 @@ def _with_raw_files(
     for (rel, _), oid in zip(links, repo.write_blobs(contents), strict=True):
         edits[rel] = ("120000", oid)
     return repo.tree_edit(tree, edits)
+
+
+def walked_specials(
+    repo: Repo, paths: Sequence[bytes], known: Mapping[bytes, int]
+) -> dict[bytes, int]:
+    """The FIFOs, sockets and devices the walk of the folders found (folderwalk.Walk.specials,
+    told by their folders' listings) that git would not ignore, those in `known` aside: path ->
+    st_mode. One lstat each (a few), never through a link; git is asked which of them its
+    rules ignore only where there are any (they are neither captured nor touched, as ignored
+    files are not). A tracked path is never ignored."""
+    found: dict[bytes, int] = {}
+    asked = [p for p in paths if p not in known]
+    if not asked:
+        return found
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for rel in asked:
+            st = tree.lstat(rel)
+            if st is not None and not (
+                stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)
+            ):
+                found[rel] = st.st_mode
+    if found:
+        ignored = repo.ignored(sorted(found), by_rules_alone=False)
+        for rel in ignored or ():
+            found.pop(rel, None)
+    return found
 
 
 def private_modes(

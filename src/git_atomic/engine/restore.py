@@ -141,6 +141,7 @@ def apply(
         gone_folders=the_plan.gone_folders,
         specials=specials,
     )
+    specials.name_missing(repo, outcome)
     failpoints.hit("restore:after-files")
     if not paths:
         _submodules_without_git(repo, target, outcome)

@@ -451,6 +451,9 @@ class Specials:
 
     seen: Mapping[bytes, int]
     fifos: Mapping[bytes, int]
+    # The target's sockets and devices: none can be made again, so one not there as it was
+    # once the restore is done is named, never passed over.
+    others: Mapping[bytes, int] = field(default_factory=dict)
     # And the permission bits a tree cannot keep (a 0600 key) that the target's capture saw
     # (checkpoint.load_modes): a file written comes back with them.
     modes: Mapping[bytes, int] = field(default_factory=dict)
@@ -465,12 +468,14 @@ class Specials:
         cls, repo: Repo, current: Snapshot, target: Snapshot, paths: Sequence[bytes]
     ) -> Specials:
         """Those of the restore from `current` to `target` (a selective one's under `paths`)."""
+        wanted = _wanted(repo, target, paths)
         return cls(
             checkpoint.load_specials(repo, current),
-            _fifos(repo, target, paths),
-            checkpoint.load_modes(repo, target),
-            checkpoint.load_attributes(repo, target),
-            None if target.captured_at is None else (target.files_tree, target.staged_tree),
+            {p: m for p, m in wanted.items() if stat.S_ISFIFO(m)},
+            others={p: m for p, m in wanted.items() if not stat.S_ISFIFO(m)},
+            modes=checkpoint.load_modes(repo, target),
+            attributes=checkpoint.load_attributes(repo, target),
+            looked=None if target.captured_at is None else (target.files_tree, target.staged_tree),
         )
 
     def modes_for(self, repo: Repo, writes: Sequence[RawChange]) -> dict[bytes, int]:
@@ -537,6 +542,7 @@ class Specials:
         return met
 
     def remake(self, tree: safefs.Tree, outcome: Outcome) -> None:
+        """The target's FIFOs made again where nothing is, with their bits."""
         for path, mode in sorted(self.fifos.items()):
             try:
                 if tree.kind(path) is not None or not _make_parents(tree, path, outcome):
@@ -547,16 +553,57 @@ class Specials:
             except OSError as exc:
                 outcome.cannot(path, _why(exc))
 
+    def name_missing(self, repo: Repo, outcome: Outcome) -> None:
+        """Once the files are written: each of the target's FIFOs that something else stands
+        in place of, and each of its sockets and devices not there as it was, named (a socket
+        or a device cannot be made again). A restore never passes over one it did not bring
+        back. Those it named already (could not make, left to another writer) aside."""
+        if not (self.fifos or self.others):
+            return
+        told = {*outcome.left, *outcome.failed}
+        with safefs.Tree(os.fsencode(repo.root)) as tree:
+            for path, mode in sorted({**self.fifos, **self.others}.items()):
+                if path in told:
+                    continue
+                there = tree.kind(path)
+                if there == stat.S_IFMT(mode):
+                    continue
+                kind = "FIFO" if stat.S_ISFIFO(mode) else _special_kind(mode)
+                now = "is gone" if there is None else f"is {_kind_words(there)} now"
+                if stat.S_ISFIFO(mode):
+                    outcome.problems.append(
+                        f"{_show(path)} was a FIFO and {now} (left as it is): the FIFO is not "
+                        "made again"
+                    )
+                else:
+                    outcome.problems.append(
+                        f"{_show(path)} was a {kind} and {now}: a {kind} cannot be made again "
+                        "(it held no data; what made it must make it anew)"
+                    )
 
-def _fifos(repo: Repo, target: Snapshot, paths: Sequence[bytes]) -> dict[bytes, int]:
-    fifos = {p: m for p, m in checkpoint.load_specials(repo, target).items() if stat.S_ISFIFO(m)}
+
+def _wanted(repo: Repo, target: Snapshot, paths: Sequence[bytes]) -> dict[bytes, int]:
+    """The target's FIFOs, sockets and devices (a selective restore's under `paths`)."""
+    found = checkpoint.load_specials(repo, target)
     if paths:
-        fifos = {
+        found = {
             p: m
-            for p, m in fifos.items()
+            for p, m in found.items()
             if any(p == q or p.startswith(q.rstrip(b"/") + b"/") for q in paths)
         }
-    return fifos
+    return found
+
+
+def _kind_words(kind: int) -> str:
+    """What a `stat.S_IFMT` kind is, in a few words."""
+    words = {
+        stat.S_IFREG: "a file",
+        stat.S_IFDIR: "a folder",
+        stat.S_IFLNK: "a symbolic link",
+        stat.S_IFIFO: "a FIFO",
+        stat.S_IFSOCK: "a socket",
+    }
+    return words.get(kind, "a device")
 
 
 def _special_kind(mode: int) -> str:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # never a fifo's wait
+_FIFO_FLAGS = _FILE_FLAGS  # a FIFO made again, opened to give it its bits
 # Errors that mean "a component is not a folder we may enter": a link (ELOOP), a file
 # (ENOTDIR), nothing (ENOENT).
 _NOT_THERE = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
@@ -529,12 +530,29 @@ class Tree:
             raise
 
     def mkfifo(self, rel: bytes, mode: int) -> None:
-        """Create the FIFO `rel` (it must not exist); its folders must exist."""
+        """Create the FIFO `rel` (it must not exist) with the bits of `mode`, the umask's
+        aside; its folders must exist."""
         parent, name = _split(rel)
         fd_dir = self.folder(parent)
         if fd_dir is None:
             raise Blocked(parent)
-        os.mkfifo(name, mode & 0o7777, dir_fd=fd_dir)
+        bits = mode & 0o7777
+        os.mkfifo(name, bits, dir_fd=fd_dir)
+        st = lstat_at(fd_dir, name)
+        if st is None or st.st_mode & 0o7777 == bits:
+            return
+        # The bits the umask took, given back through the FIFO itself: opened to read without
+        # waiting for a writer (O_NONBLOCK) and never through a link, so no other file's.
+        # (One closed to its owner, 0200 say, cannot be opened so: it keeps the umask's.)
+        try:
+            fd = os.open(name, _FIFO_FLAGS, dir_fd=fd_dir)
+        except PermissionError:
+            return
+        try:
+            if stat.S_ISFIFO(os.fstat(fd).st_mode):
+                os.fchmod(fd, bits)
+        finally:
+            os.close(fd)
 
     def symlink(self, rel: bytes, target: bytes) -> None:
         parent, name = _split(rel)

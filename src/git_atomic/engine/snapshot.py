@@ -348,6 +348,10 @@ def _read_files(
     files_tree = disk.held_anyway(files, side.flags, also_capture, limit, specials, modes)
     untracked = frozenset(files.added).difference(side.flags.intent_to_add)
     every = disk.empty_folders(files, side.tree)
+    if disk.walked is not None and disk.walked.specials:
+        # The FIFOs, sockets and devices elsewhere (git lists none of them), so that a restore
+        # to this state makes a FIFO an operation removed again, and names a socket it cannot.
+        specials.update(heldanyway.walked_specials(repo, disk.walked.specials, specials))
     if disk.walked is not None:
         # The bits of every folder, those holding clean files alone too, which no lstat of a
         # file's above looked at: the walk stats each folder anyway (folderwalk.py).

@@ -232,6 +232,11 @@ def _took_back(repo: Repo, journal: Journal, op: OpRow) -> bool:
         then = checkpoint.load_modes(repo, b)
         if any(then.get(p) != bits for p, bits in checkpoint.load_modes(repo, a).items()):
             return True
+    # The FIFOs, sockets and devices each saw (git holds none): a FIFO it removed, made again.
+    if a.specials != b.specials and checkpoint.load_specials(repo, a) != checkpoint.load_specials(
+        repo, b
+    ):
+        return True
     # Its empty folders, where both know them all (a `mkdir -p` the rollback took back).
     return (
         a.all_empty_folders

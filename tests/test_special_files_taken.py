@@ -1,0 +1,131 @@
+"""FIFOs, sockets and devices of yours an operation removes or replaces, at untracked paths.
+
+git lists none of them, so no checkpoint held one anywhere but at a tracked path: an operation
+that deleted your FIFO was rolled back saying it "had changed nothing", the FIFO gone for good.
+The walk of the folders (folderwalk.py) now notes each, by the kind its folder's listing gives,
+and a capture keeps those no rule ignores (path and mode) with the checkpoint: a rollback makes
+a FIFO again with its bits, and names a socket it cannot make (never "as before" alone).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+from pathlib import Path
+
+import pytest
+
+from testing.gitrepo import GitRepo
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    return GitRepo.create(tmp_path / "repo", tmp_path / "home")
+
+
+def _bind(path: Path) -> None:
+    """A unix socket at `path`, its socket closed (the file stays)."""
+    here = os.getcwd()
+    os.chdir(path.parent)  # (a socket's name has a short limit: bound by its own name)
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.bind(path.name)
+    finally:
+        os.chdir(here)
+
+
+def _mode(path: Path) -> int | None:
+    try:
+        return os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+
+
+def test_fifo_the_operation_deletes_comes_back_with_its_bits(repo: GitRepo) -> None:
+    os.mkfifo(repo.path / "pipe")
+    os.chmod(repo.path / "pipe", 0o666)  # (past the umask: the rollback's mkfifo gets it too)
+    (repo.path / "d").mkdir()
+    os.mkfifo(repo.path / "d" / "only", 0o640)  # a folder holding only a FIFO
+    res = repo.atomic("run", "--", "sh", "-c", "rm pipe; rm -r d; exit 1", check=1)
+    st = os.lstat(repo.path / "pipe")
+    assert stat.S_ISFIFO(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o666
+    st = os.lstat(repo.path / "d" / "only")
+    assert stat.S_ISFIFO(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o640
+    assert "had changed nothing" not in res.stderr
+    assert "files, index and branches are as before" in res.stderr, res.stderr
+    assert "warning" not in res.stderr
+
+
+def test_socket_the_operation_deletes_is_named(repo: GitRepo) -> None:
+    _bind(repo.path / "srv.sock")
+    res = repo.atomic("run", "--", "sh", "-c", "rm srv.sock; exit 1", check=1)
+    assert _mode(repo.path / "srv.sock") is None  # it cannot be made again...
+    assert (  # ...and the rollback says so, never that it changed nothing
+        "git-atomic: warning: srv.sock was a socket and is gone: a socket cannot be made again "
+        "(it held no data; what made it must make it anew)"
+    ) in res.stderr.splitlines(), res.stderr
+    assert "had changed nothing" not in res.stderr
+    assert "except what the warnings above name" in res.stderr
+
+
+def test_socket_replaced_by_a_folder_the_rollback_removes(repo: GitRepo) -> None:
+    _bind(repo.path / "s")
+    res = repo.atomic("run", "--", "sh", "-c", "rm s; mkdir s; echo x > s/x; exit 1", check=1)
+    assert _mode(repo.path / "s") is None  # the operation's folder went
+    assert (
+        "git-atomic: warning: s was a socket and is gone: a socket cannot be made again "
+        "(it held no data; what made it must make it anew)"
+    ) in res.stderr.splitlines(), res.stderr
+
+
+def test_fifo_replaced_by_a_file_comes_back(repo: GitRepo) -> None:
+    os.mkfifo(repo.path / "p", 0o600)
+    repo.atomic("run", "--", "sh", "-c", "rm p; echo data > p; exit 1", check=1)
+    st = os.lstat(repo.path / "p")
+    assert stat.S_ISFIFO(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600
+
+
+def test_fifo_where_an_ignored_file_now_stands_is_named(repo: GitRepo) -> None:
+    repo.write(".gitignore", b"*.log\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    (repo.path / "out.log").mkdir()
+    os.mkfifo(repo.path / "out.log" / "p")  # in an ignored folder: not ours, not named
+    (repo.path / "logs").mkdir()
+    os.mkfifo(repo.path / "logs" / "p")
+    res = repo.atomic(
+        "run", "--", "sh", "-c", "rm logs/p; mkdir logs/p; echo x > logs/p/a.log; exit 1", check=1
+    )
+    assert stat.S_ISDIR(os.lstat(repo.path / "logs" / "p").st_mode)  # the ignored file stays
+    assert (
+        "git-atomic: warning: logs/p was a FIFO and is a folder now (left as it is): the FIFO "
+        "is not made again"
+    ) in res.stderr.splitlines(), res.stderr
+
+
+def test_ignored_fifo_is_not_ours(repo: GitRepo) -> None:
+    repo.write(".gitignore", b"*.fifo\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    os.mkfifo(repo.path / "x.fifo")
+    res = repo.atomic("run", "--", "sh", "-c", "rm x.fifo; exit 1", check=1)
+    assert _mode(repo.path / "x.fifo") is None  # ignored files are not restored
+    assert "had changed nothing (ignored files are not restored)" in res.stderr, res.stderr
+
+
+def test_untouched_fifo_and_socket_say_nothing(repo: GitRepo) -> None:
+    os.mkfifo(repo.path / "p")
+    _bind(repo.path / "s")
+    res = repo.atomic("run", "--", "sh", "-c", "echo x > new; exit 1", check=1)
+    assert stat.S_ISFIFO(os.lstat(repo.path / "p").st_mode)
+    assert stat.S_ISSOCK(os.lstat(repo.path / "s").st_mode)
+    assert "warning" not in res.stderr, res.stderr
+
+
+def test_abort_of_an_open_operation(repo: GitRepo) -> None:
+    os.mkfifo(repo.path / "p")
+    repo.atomic("begin", "x", check=0)
+    os.unlink(repo.path / "p")
+    res = repo.atomic("abort", check=0)
+    assert stat.S_ISFIFO(os.lstat(repo.path / "p").st_mode), res.stderr
