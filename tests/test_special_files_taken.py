@@ -129,3 +129,61 @@ def test_abort_of_an_open_operation(repo: GitRepo) -> None:
     os.unlink(repo.path / "p")
     res = repo.atomic("abort", check=0)
     assert stat.S_ISFIFO(os.lstat(repo.path / "p").st_mode), res.stderr
+
+
+def _last_op(repo: GitRepo) -> str:
+    op_id: str = repo.atomic_json("log")["operations"][0]["op_id"]
+    return op_id
+
+
+def test_rollback_op_of_a_kept_operation_later_changes_kept(repo: GitRepo) -> None:
+    """Its effect is worked out from trees, which hold no FIFO: before, 'the effect ... is not
+    in the tree; nothing further to roll back', the FIFO gone and the socket not named."""
+    os.mkfifo(repo.path / "p", 0o600)
+    _bind(repo.path / "sk")
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", "rm p sk", check=0)
+    op = _last_op(repo)
+    repo.write("later", b"yours\n")
+    dry = repo.atomic("rollback", "--op", op, "--dry-run", check=0)
+    assert "the FIFOs it removed: would make again p" in dry.stderr, dry.stderr
+    assert "sk" in dry.stderr
+    assert _mode(repo.path / "p") is None  # a dry run makes nothing
+    res = repo.atomic("rollback", "--op", op, check=0)
+    st = os.lstat(repo.path / "p")
+    assert stat.S_ISFIFO(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600
+    assert repo.read("later") == b"yours\n"
+    lines = res.stderr.splitlines()
+    assert (
+        "git-atomic: warning: sk was a socket and is gone: a socket cannot be made again "
+        "(it held no data; what made it must make it anew)"
+    ) in lines, res.stderr
+    assert "the FIFOs it removed made again: p" in res.stderr
+    assert "nothing further" not in res.stderr
+
+
+def test_rollback_op_names_a_socket_alone(repo: GitRepo) -> None:
+    _bind(repo.path / "sk")
+    repo.atomic("run", "--history", "shadow", "--", "rm", "sk", check=0)
+    res = repo.atomic("rollback", "--op", _last_op(repo), check=0)
+    assert "sk" in res.stderr and "cannot be made again" in res.stderr, res.stderr
+
+
+def test_immediate_rollback_of_a_kept_run_names_the_socket_once(repo: GitRepo) -> None:
+    os.mkfifo(repo.path / "p", 0o600)
+    _bind(repo.path / "sk")
+    repo.atomic("run", "--", "sh", "-c", "rm p sk; echo b > b", check=0)
+    res = repo.atomic("rollback", check=0)
+    assert stat.S_ISFIFO(os.lstat(repo.path / "p").st_mode)
+    assert res.stderr.count("sk was a socket and is gone") == 1, res.stderr
+
+
+def test_agent_turn_taken_back_makes_its_fifo_again(repo: GitRepo) -> None:
+    from testing.agents import failed_shell_turn
+
+    os.mkfifo(repo.path / "p", 0o640)
+    _bind(repo.path / "sk")
+    answer = failed_shell_turn(repo, "rm p sk")
+    st = os.lstat(repo.path / "p")
+    assert stat.S_ISFIFO(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o640
+    reason = answer["reason"]
+    assert reason.count("sk was a socket and is gone: a socket cannot be made again") == 1, reason

@@ -268,7 +268,8 @@ def _take_back(
             )
             bits = effectbeside.noted(did.changed)
             gitdirredo.remember(ctx.journal, ctx.worktree, rescue, bits)  # for `undo`
-            message = "; ".join(m for m in (message, *did.said, *did.warned) if m)
+            warned = [w for w in did.warned if w not in done.outcome.problems]  # not twice
+            message = "; ".join(m for m in (message, *did.said, *warned) if m)
     if record.steps:
         # What its checkpoints do not hold, as a rollback puts it back: the reflogs its calls
         # rewrote (`git reflog expire --all`), ORIG_HEAD, a header-only packed-refs, a

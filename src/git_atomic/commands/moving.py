@@ -231,7 +231,8 @@ def beside_trees(
     gitdirredo.remember(ctx.journal, ctx.worktree, done.rescue, effectbeside.noted(did.changed))
     done = records.replace(
         done,
-        problems=(*done.problems, *did.warned),
+        # (A socket the restore named already is not named twice.)
+        problems=(*done.problems, *(w for w in did.warned if w not in done.problems)),
         notes=(*done.notes, *did.said),
         failed=(*done.failed, *did.failed),
     )

@@ -568,18 +568,20 @@ class Specials:
                 there = tree.kind(path)
                 if there == stat.S_IFMT(mode):
                     continue
-                kind = "FIFO" if stat.S_ISFIFO(mode) else _special_kind(mode)
-                now = "is gone" if there is None else f"is {_kind_words(there)} now"
-                if stat.S_ISFIFO(mode):
-                    outcome.problems.append(
-                        f"{_show(path)} was a FIFO and {now} (left as it is): the FIFO is not "
-                        "made again"
-                    )
-                else:
-                    outcome.problems.append(
-                        f"{_show(path)} was a {kind} and {now}: a {kind} cannot be made again "
-                        "(it held no data; what made it must make it anew)"
-                    )
+                outcome.problems.append(special_not_back(path, mode, there))
+
+
+def special_not_back(path: bytes, mode: int, there: int | None) -> str:
+    """The line naming the FIFO, socket or device (`mode`) at `path` that is not back: nothing
+    is there now, or something of the kind `there` (stat.S_IFMT)."""
+    now = "is gone" if there is None else f"is {_kind_words(there)} now"
+    if stat.S_ISFIFO(mode):
+        return f"{_show(path)} was a FIFO and {now} (left as it is): the FIFO is not made again"
+    kind = _special_kind(mode)
+    return (
+        f"{_show(path)} was a {kind} and {now}: a {kind} cannot be made again (it held no "
+        "data; what made it must make it anew)"
+    )
 
 
 def _wanted(repo: Repo, target: Snapshot, paths: Sequence[bytes]) -> dict[bytes, int]:

@@ -1,8 +1,10 @@
 """What an operation's effect holds beside its trees, taken back by a move that takes that
 effect back (`rollback --op`, the immediate rollback of a kept run, their `undo`).
 
-Two things no tree holds: files over `max_new_file_size` it moved (largegone.py), and the
-permission bits it opened (`chmod 644` of a 0600 key; a tree keeps 644 and 755 only). Its own
+Three things no tree holds: files over `max_new_file_size` it moved (largegone.py), the
+permission bits it opened (`chmod 644` of a 0600 key; a tree keeps 644 and 755 only), and the
+FIFOs, sockets and devices it removed (checkpoint.load_specials: a FIFO is made again, a socket
+or a device cannot be and is named). Its own
 rollback (a failed run, `abort`, `recover`) goes to its exact PRE-OP, whose capture's bits and
 device and inode numbers the restore puts back. A move on top of later changes goes to a state
 worked out from trees, which hold neither: the effect is read from the operation's PRE-OP and
@@ -37,10 +39,14 @@ class Beside:
     gone: tuple[bytes, ...] = ()  # over the budget, displaced by the operation, nowhere now
     close: tuple[tuple[bytes, int], ...] = ()  # (path, the bits it gets)
     touched: tuple[bytes, ...] = ()  # bits it opened that a later writer changed: left
+    fifos: tuple[tuple[bytes, int], ...] = ()  # FIFOs it removed, nothing there now: made again
+    # Sockets and devices it removed or replaced, not back (none can be made again), and FIFOs
+    # something else stands in place of now: (path, st_mode), named.
+    lost: tuple[tuple[bytes, int], ...] = ()
 
     @property
     def anything(self) -> bool:
-        return bool(self.moves or self.gone or self.close)
+        return bool(self.moves or self.gone or self.close or self.fifos)
 
 
 def take_back(
@@ -93,7 +99,40 @@ def find(
             seen.update(left)
         close = sorted(closing.items())
         touched = sorted(seen - set(closing))
-    return Beside(tuple(moves), tuple(gone), tuple(close), tuple(touched))
+    fifos, lost = _specials(repo, pre, end, calls)
+    return Beside(tuple(moves), tuple(gone), tuple(close), tuple(touched), fifos, lost)
+
+
+def _specials(
+    repo: Repo, pre: Snapshot, end: Snapshot, calls: Sequence[tuple[Snapshot, Snapshot]]
+) -> tuple[tuple[tuple[bytes, int], ...], tuple[tuple[bytes, int], ...]]:
+    """The FIFOs, sockets and devices PRE-OP saw that its end did not see as they were (where
+    `calls` are given, that one of them took away: one you removed between them is yours), and
+    that are not there as they were now: (FIFOs with nothing in their place, the others)."""
+    pairs = list(calls) or [(pre, end)]
+    taken: dict[bytes, int] = {}
+    for start, stop in pairs:
+        if start.specials is None:
+            continue
+        was = checkpoint.load_specials(repo, start)
+        then = checkpoint.load_specials(repo, stop) if stop.specials is not None else {}
+        for path, mode in was.items():
+            if stat.S_IFMT(then.get(path, 0)) != stat.S_IFMT(mode):
+                taken.setdefault(path, mode)
+    if not taken:
+        return (), ()
+    fifos: list[tuple[bytes, int]] = []
+    lost: list[tuple[bytes, int]] = []
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path, mode in sorted(taken.items()):
+            there = tree.kind(path)
+            if there == stat.S_IFMT(mode):
+                continue  # back already (a restore made it again, or you did)
+            if there is None and stat.S_ISFIFO(mode):
+                fifos.append((path, mode))
+            else:
+                lost.append((path, mode))
+    return tuple(fifos), tuple(lost)
 
 
 def _large(
@@ -204,6 +243,8 @@ def carry_out(repo: Repo, pre: Snapshot, found: Beside) -> Done:
             f"{_show(path)} was larger than max_new_file_size when the operation began, so no "
             "checkpoint holds it: it is gone now (deleted or moved since), and cannot come back"
         )
+    if found.fifos or found.lost:
+        _fifos_back(repo, found, said, warned, failed)
     changed = set_bits(repo, dict(found.close), failed, warned)
     if changed:
         names = ", ".join(f"{_show(p)} ({new:o})" for p, (_, new) in sorted(changed.items()))
@@ -216,9 +257,50 @@ def carry_out(repo: Repo, pre: Snapshot, found: Beside) -> Done:
     return Done(tuple(said), tuple(warned), changed, tuple(failed))
 
 
+def _fifos_back(
+    repo: Repo, found: Beside, said: list[str], warned: list[str], failed: list[bytes]
+) -> None:
+    """The FIFOs the operation removed made again (with their bits, their folders too) where
+    nothing is still; the rest named (restorefiles.special_not_back)."""
+    from git_atomic.engine.restorefiles import special_not_back
+
+    made: list[bytes] = []
+    lost = list(found.lost)
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path, mode in found.fifos:
+            try:
+                if tree.kind(path) is not None:
+                    lost.append((path, mode))
+                    continue
+                tree.make_folders(os.path.dirname(path))
+                tree.mkfifo(path, mode)
+            except safefs.Blocked as exc:
+                failed.append(path)
+                warned.append(f"cannot restore {_show(path)}: {_show(exc.path)} is in the way")
+                continue
+            except OSError as exc:
+                failed.append(path)
+                warned.append(f"cannot restore {_show(path)}: {exc.strerror or exc}")
+                continue
+            made.append(path)
+        for path, mode in sorted(lost):
+            warned.append(special_not_back(path, mode, tree.kind(path)))
+    if made:
+        said.append("the FIFOs it removed made again: " + ", ".join(_show(p) for p in made))
+
+
 def foresee(found: Beside) -> list[str]:
     """What `carry_out` would do, for a dry run: one clause each."""
     said = []
+    if found.fifos:
+        said.append(
+            "the FIFOs it removed: would make again " + ", ".join(_show(p) for p, _ in found.fifos)
+        )
+    if found.lost:
+        said.append(
+            "what it removed that cannot be made again (a socket, a device) or that stands "
+            "replaced: " + ", ".join(_show(p) for p, _ in found.lost)
+        )
     if found.moves:
         names = ", ".join(f"{_show(frm)} to {_show(to)}" for frm, to in found.moves)
         said.append(
