@@ -187,3 +187,39 @@ def test_agent_turn_taken_back_makes_its_fifo_again(repo: GitRepo) -> None:
     assert stat.S_ISFIFO(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o640
     reason = answer["reason"]
     assert reason.count("sk was a socket and is gone: a socket cannot be made again") == 1, reason
+
+
+def test_undo_takes_the_fifo_away_again_and_a_second_undo_makes_it(repo: GitRepo) -> None:
+    """`undo` brings back what the rollback replaced: a FIFO the rollback made again goes
+    (before: 'the tree is already at the state before the last rollback; nothing to do', the
+    FIFO the operation had removed still there)."""
+    os.mkfifo(repo.path / "p", 0o640)
+    repo.atomic("run", "--", "sh", "-c", "rm p; exit 1", check=1)
+    assert stat.S_ISFIFO(os.lstat(repo.path / "p").st_mode)
+    dry = repo.atomic("undo", "--dry-run", check=0)
+    assert "the FIFOs the last rollback made again are removed (would be): p" in dry.stdout
+    assert stat.S_ISFIFO(os.lstat(repo.path / "p").st_mode)
+    res = repo.atomic("undo", check=0)
+    assert _mode(repo.path / "p") is None, res.stderr
+    assert "the FIFOs the last rollback made again are removed: p" in res.stderr
+    repo.atomic("undo", check=0)
+    st = os.lstat(repo.path / "p")
+    assert stat.S_ISFIFO(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o640
+
+
+def test_undo_of_rollback_op_takes_its_fifo_away_again(repo: GitRepo) -> None:
+    os.mkfifo(repo.path / "p", 0o600)
+    repo.atomic("run", "--history", "shadow", "--", "rm", "p", check=0)
+    repo.atomic("rollback", "--op", _last_op(repo), check=0)
+    assert stat.S_ISFIFO(os.lstat(repo.path / "p").st_mode)
+    repo.atomic("undo", check=0)
+    assert _mode(repo.path / "p") is None
+
+
+def test_undo_leaves_a_fifo_changed_since(repo: GitRepo) -> None:
+    os.mkfifo(repo.path / "p", 0o640)
+    repo.atomic("run", "--", "sh", "-c", "rm p; exit 1", check=1)
+    os.chmod(repo.path / "p", 0o600)  # yours since
+    res = repo.atomic("undo", check=0)
+    st = os.lstat(repo.path / "p")
+    assert stat.S_ISFIFO(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600, res.stderr

@@ -228,7 +228,9 @@ def beside_trees(
     # One the restore named already (largegone.note) is not named twice.
     steps = (taken[0].before, taken[-1].after)
     did = effectbeside.take_back(ctx.repo, steps, done.rescue, named=done.failed)
-    gitdirredo.remember(ctx.journal, ctx.worktree, done.rescue, effectbeside.noted(did.changed))
+    gitdirredo.remember(
+        ctx.journal, ctx.worktree, done.rescue, effectbeside.noted(did.changed, did.made)
+    )
     done = records.replace(
         done,
         # (A socket the restore named already is not named twice.)

@@ -548,6 +548,7 @@ class Specials:
                 if tree.kind(path) is not None or not _make_parents(tree, path, outcome):
                     continue
                 tree.mkfifo(path, mode)
+                outcome.fifos_made[path] = mode
             except FileExistsError:
                 outcome.left.append(path)
             except OSError as exc:

@@ -60,6 +60,9 @@ class Outcome:
     # Permission bits it closed again (restore.closed_again): path -> (as they were, as
     # written), kept in its event for `undo` to open again (effectbeside.reverse).
     bits: dict[bytes, tuple[int, int]] = field(default_factory=dict)
+    # The FIFOs it made again (path -> st_mode): kept in its event for `undo` to remove again
+    # (effectfifos.MADE).
+    fifos_made: dict[bytes, int] = field(default_factory=dict)
     # The folders moved back before it (foldermoves.py), where each was in the state it
     # replaced: kept in its event for `undo` to find where to move each again.
     folders_moved: dict[bytes, tuple[int, int]] = field(default_factory=dict)

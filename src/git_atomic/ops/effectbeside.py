@@ -23,12 +23,14 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Final
 
 from git_atomic.core.errors import GitError
-from git_atomic.core.records import dataclass
+from git_atomic.core.records import dataclass, field
 from git_atomic.engine import checkpoint, safefs
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
+from git_atomic.ops import effectfifos
 
 BITS: Final = "permission_bits"  # gitdirredo's: {path: [bits as they were, as written]}
+FIFOS_MADE: Final = effectfifos.MADE
 
 
 @dataclass(frozen=True)
@@ -99,40 +101,8 @@ def find(
             seen.update(left)
         close = sorted(closing.items())
         touched = sorted(seen - set(closing))
-    fifos, lost = _specials(repo, pre, end, calls)
+    fifos, lost = effectfifos.taken(repo, pre, end, calls)
     return Beside(tuple(moves), tuple(gone), tuple(close), tuple(touched), fifos, lost)
-
-
-def _specials(
-    repo: Repo, pre: Snapshot, end: Snapshot, calls: Sequence[tuple[Snapshot, Snapshot]]
-) -> tuple[tuple[tuple[bytes, int], ...], tuple[tuple[bytes, int], ...]]:
-    """The FIFOs, sockets and devices PRE-OP saw that its end did not see as they were (where
-    `calls` are given, that one of them took away: one you removed between them is yours), and
-    that are not there as they were now: (FIFOs with nothing in their place, the others)."""
-    pairs = list(calls) or [(pre, end)]
-    taken: dict[bytes, int] = {}
-    for start, stop in pairs:
-        if start.specials is None:
-            continue
-        was = checkpoint.load_specials(repo, start)
-        then = checkpoint.load_specials(repo, stop) if stop.specials is not None else {}
-        for path, mode in was.items():
-            if stat.S_IFMT(then.get(path, 0)) != stat.S_IFMT(mode):
-                taken.setdefault(path, mode)
-    if not taken:
-        return (), ()
-    fifos: list[tuple[bytes, int]] = []
-    lost: list[tuple[bytes, int]] = []
-    with safefs.Tree(os.fsencode(repo.root)) as tree:
-        for path, mode in sorted(taken.items()):
-            there = tree.kind(path)
-            if there == stat.S_IFMT(mode):
-                continue  # back already (a restore made it again, or you did)
-            if there is None and stat.S_ISFIFO(mode):
-                fifos.append((path, mode))
-            else:
-                lost.append((path, mode))
-    return tuple(fifos), tuple(lost)
 
 
 def _large(
@@ -222,6 +192,7 @@ class Done:
     warned: tuple[str, ...]
     changed: Mapping[bytes, tuple[int, int]]
     failed: tuple[bytes, ...]
+    made: Mapping[bytes, int] = field(default_factory=dict)  # FIFOs made again: path -> mode
 
 
 def carry_out(repo: Repo, pre: Snapshot, found: Beside) -> Done:
@@ -243,8 +214,9 @@ def carry_out(repo: Repo, pre: Snapshot, found: Beside) -> Done:
             f"{_show(path)} was larger than max_new_file_size when the operation began, so no "
             "checkpoint holds it: it is gone now (deleted or moved since), and cannot come back"
         )
+    made: dict[bytes, int] = {}
     if found.fifos or found.lost:
-        _fifos_back(repo, found, said, warned, failed)
+        made = effectfifos.made_again(repo, found.fifos, found.lost, said, warned, failed)
     changed = set_bits(repo, dict(found.close), failed, warned)
     if changed:
         names = ", ".join(f"{_show(p)} ({new:o})" for p, (_, new) in sorted(changed.items()))
@@ -254,39 +226,7 @@ def carry_out(repo: Repo, pre: Snapshot, found: Beside) -> Done:
             f"{_show(path)}: the permission bits the operation opened were changed since "
             "(yours, or another writer's): left as they are"
         )
-    return Done(tuple(said), tuple(warned), changed, tuple(failed))
-
-
-def _fifos_back(
-    repo: Repo, found: Beside, said: list[str], warned: list[str], failed: list[bytes]
-) -> None:
-    """The FIFOs the operation removed made again (with their bits, their folders too) where
-    nothing is still; the rest named (restorefiles.special_not_back)."""
-    from git_atomic.engine.restorefiles import special_not_back
-
-    made: list[bytes] = []
-    lost = list(found.lost)
-    with safefs.Tree(os.fsencode(repo.root)) as tree:
-        for path, mode in found.fifos:
-            try:
-                if tree.kind(path) is not None:
-                    lost.append((path, mode))
-                    continue
-                tree.make_folders(os.path.dirname(path))
-                tree.mkfifo(path, mode)
-            except safefs.Blocked as exc:
-                failed.append(path)
-                warned.append(f"cannot restore {_show(path)}: {_show(exc.path)} is in the way")
-                continue
-            except OSError as exc:
-                failed.append(path)
-                warned.append(f"cannot restore {_show(path)}: {exc.strerror or exc}")
-                continue
-            made.append(path)
-        for path, mode in sorted(lost):
-            warned.append(special_not_back(path, mode, tree.kind(path)))
-    if made:
-        said.append("the FIFOs it removed made again: " + ", ".join(_show(p) for p in made))
+    return Done(tuple(said), tuple(warned), changed, tuple(failed), made)
 
 
 def foresee(found: Beside) -> list[str]:
@@ -349,11 +289,17 @@ def set_bits(
     return changed
 
 
-def noted(changed: Mapping[bytes, tuple[int, int]]) -> dict[str, object]:
-    """`changed` as an event keeps it (under gitdirredo.KEY)."""
-    if not changed:
-        return {}
-    return {BITS: {_name(p): [was, now] for p, (was, now) in changed.items()}}
+def noted(
+    changed: Mapping[bytes, tuple[int, int]], made: Mapping[bytes, int] | None = None
+) -> dict[str, object]:
+    """`changed` (bits) and `made` (FIFOs made again) as an event keeps them (under
+    gitdirredo.KEY)."""
+    kept: dict[str, object] = {}
+    if changed:
+        kept[BITS] = {_name(p): [was, now] for p, (was, now) in changed.items()}
+    if made:
+        kept[FIFOS_MADE] = {_name(p): mode for p, mode in made.items()}
+    return kept
 
 
 def wanted_back(repo: Repo, noted_bits: object) -> dict[bytes, int]:

@@ -40,6 +40,9 @@ _BITS: Final = "permission_bits"  # effectbeside.BITS: {path: [before, after]}
 _ORIGINAL: Final = "original_refs"  # originalrefs.REDONE: {copy: [before, after]}
 _SUBMODULES: Final = "submodules_checked_out"  # submodulesback.REDONE: [path]
 _ORIG_HEAD: Final = "orig_head_halfway"  # memofiles.HALFWAY: [before, after]
+_FIFOS_MADE: Final = "fifos_made"  # effectfifos.MADE: {path: st_mode}
+_FIFOS_TAKEN: Final = "fifos_removed"  # effectfifos.TAKEN: {path: st_mode}
+_MERGED: Final = (_BITS, _FIFOS_MADE, _FIFOS_TAKEN)  # path-keyed: one move's two parts joined
 
 
 def remember(
@@ -57,7 +60,7 @@ def remember(
     noted: dict[str, object] = had_noted if isinstance(had_noted, dict) else {}
     for key, value in changed.items():
         had = noted.get(key)
-        if key == _BITS and isinstance(had, dict) and isinstance(value, dict):
+        if key in _MERGED and isinstance(had, dict) and isinstance(value, dict):
             noted[key] = {**had, **value}
         elif key == _REPLACE and isinstance(had, dict) and isinstance(value, dict):
             both = {**had, **value}
@@ -114,6 +117,17 @@ def reverse(
 
         lines += effectbeside.reverse(
             repo, noted[_BITS], what=what, dry_run=dry_run, changed=changed
+        )
+    if noted.get(_FIFOS_MADE) or noted.get(_FIFOS_TAKEN):  # in the worktree: no tree holds them
+        from git_atomic.ops import effectfifos
+
+        lines += effectfifos.reversed_by_undo(
+            repo,
+            noted.get(_FIFOS_MADE),
+            noted.get(_FIFOS_TAKEN),
+            what=what,
+            dry_run=dry_run,
+            changed=changed,
         )
     return lines
 
