@@ -10,8 +10,11 @@ a FIFO again with its bits, and names a socket it cannot make (never "as before"
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import stat
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -223,3 +226,28 @@ def test_undo_leaves_a_fifo_changed_since(repo: GitRepo) -> None:
     res = repo.atomic("undo", check=0)
     st = os.lstat(repo.path / "p")
     assert stat.S_ISFIFO(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600, res.stderr
+
+
+@pytest.mark.skipif(shutil.which("watchman") is None, reason="Watchman is not installed")
+def test_a_capture_watchman_answered_still_knows_the_fifo(repo: GitRepo, tmp_path: Path) -> None:
+    """Where Watchman says no folder changed, no walk is made: the FIFOs the last walk found
+    are kept with its clock (before: PRE-OP held none, and the FIFO was lost, 'it had changed
+    nothing')."""
+    os.mkfifo(repo.path / "p", 0o640)
+    watch = ["watchman", "--no-pretty"]
+    subprocess.run([*watch, "watch", str(repo.path)], capture_output=True, check=True, timeout=60)
+    try:
+        for _ in range(3):  # a clock kept, past the racy window of the walk's own record
+            repo.atomic("begin", "x", check=0)
+            repo.atomic("abort", check=0)
+            time.sleep(3.2)
+        trace = tmp_path / "trace"
+        res = repo.atomic(
+            "run", "--", "sh", "-c", "rm p; exit 1", check=1, env={"GIT_TRACE": str(trace)}
+        )
+        assert "status --porcelain=v2" not in trace.read_text()  # Watchman answered
+        st = os.lstat(repo.path / "p")
+        assert stat.S_ISFIFO(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o640, res.stderr
+        assert "had changed nothing" not in res.stderr
+    finally:
+        subprocess.run([*watch, "watch-del", str(repo.path)], capture_output=True, check=False)

@@ -155,6 +155,15 @@ class Disk:
                 self.folders.wait(check=False)
             self.folders = folders.start_listing(self.repo, index)
 
+    def walk_anyway(self) -> None:
+        """The walk, where Watchman's answer made none (snapshot.py: the FIFOs it finds)."""
+        if self.walked is None and self.scanning is not None:
+            try:
+                self.walked = folderwalk.walk(self.repo)
+            except stalls.Stalled:
+                self.stop()
+                raise
+
     def _walked_for_rules(self) -> folderwalk.Walk | None:
         """The walk, for the listing of ignored rule files (which needs none with `protect`)."""
         if self.protect:

@@ -83,6 +83,9 @@ class Scan:
         # listed the empty folders: known when they are (no folder changed, none moved).
         self.folder_ids_known: str | None = None
         self.folder_ids_listed: str | None = None
+        # And the FIFOs, sockets and devices the walk found (path -> st_mode), the same way.
+        self.specials_known: dict[bytes, int] | None = None
+        self.specials_listed: dict[bytes, int] | None = None
         self.untracked_config: tuple[str, ...] = ()
         # git said the scan index's untracked cache is another worktree's (`_FOREIGN_CACHE`).
         self.foreign_cache = False
@@ -372,6 +375,7 @@ def _changes(scan: Scan) -> tuple[list[bytes], list[bytes], list[bytes]] | None:
             scan.clock, scan.rules, scan.extras_known = answer.clock, rules, answer.extras
             scan.empty_known = answer.empty
             scan.folder_ids_known = answer.folder_ids if answer.empty is not None else None
+            scan.specials_known = answer.specials if answer.empty is not None else None
             return answer[:3]
         _start_status(scan, scan.untracked_config or _untracked_cache(repo))  # the usual scan
     assert scan.status is not None
@@ -467,6 +471,7 @@ def keep(scan: Scan, tree: str) -> list[str]:
             scan.extras_known if scan.extras_known is not None else scan.extras_listed,
             scan.empty_known if scan.empty_known is not None else scan.empty_listed,
             scan.folder_ids_known if scan.empty_known is not None else scan.folder_ids_listed,
+            scan.specials_known if scan.empty_known is not None else scan.specials_listed,
         )
     # A rename onto another name of the same file (nothing was written since the link) does
     # nothing at all: that name goes here.

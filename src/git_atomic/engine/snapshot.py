@@ -348,10 +348,7 @@ def _read_files(
     files_tree = disk.held_anyway(files, side.flags, also_capture, limit, specials, modes)
     untracked = frozenset(files.added).difference(side.flags.intent_to_add)
     every = disk.empty_folders(files, side.tree)
-    if disk.walked is not None and disk.walked.specials:
-        # The FIFOs, sockets and devices elsewhere (git lists none of them), so that a restore
-        # to this state makes a FIFO an operation removed again, and names a socket it cannot.
-        specials.update(heldanyway.walked_specials(repo, disk.walked.specials, specials))
+    specials.update(_walked_specials(repo, disk, specials))
     if disk.walked is not None:
         # The bits of every folder, those holding clean files alone too, which no lstat of a
         # file's above looked at: the walk stats each folder anyway (folderwalk.py).
@@ -376,6 +373,25 @@ def _read_files(
         ids,
         kept,
     )
+
+
+def _walked_specials(repo: Repo, disk: Disk, known: Mapping[bytes, int]) -> dict[bytes, int]:
+    """The FIFOs, sockets and devices elsewhere than `known` (git lists none of them), so that
+    a restore to this state makes a FIFO an operation removed again, and names a socket it
+    cannot: those the walk found; where Watchman said no folder changed (no walk made), those
+    the last walk found, kept with its clock (or a walk made for them, where none were kept:
+    its kept records make it cheap)."""
+    scanning = disk.scanning
+    if disk.walked is None and scanning is not None and scanning.empty_known is not None:
+        if scanning.specials_known is not None:
+            return {p: m for p, m in scanning.specials_known.items() if p not in known}
+        disk.walk_anyway()
+    if disk.walked is None:
+        return {}
+    found = heldanyway.walked_specials(repo, disk.walked.specials, {})
+    if scanning is not None:  # kept with the clock (watcher.remember)
+        scanning.specials_listed = found
+    return {p: m for p, m in found.items() if p not in known}
 
 
 def _parts(repo: Repo, git_side: _GitSide, held: _Held, *, effect_base: bool) -> Parts:

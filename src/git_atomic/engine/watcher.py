@@ -31,7 +31,7 @@ import contextlib
 import os
 import stat
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
 
@@ -68,6 +68,9 @@ class Answer(NamedTuple):
     empty: list[bytes] | None
     # The folder-ids blob kept with them (folderids.py), the same where they are.
     folder_ids: str | None = None
+    # And the FIFOs, sockets and devices the walk found (path -> st_mode), the same where the
+    # empty folders are: no entry added or removed, none chmodded (that too is reported).
+    specials: dict[bytes, int] | None = None
 
 
 class Query:
@@ -256,7 +259,18 @@ def answer(repo: Repo, query: Query, tree: str, rules: list[object]) -> Answer |
         if deleted or new or len(changed) != len(paths) or not isinstance(empty, list)
         else [os.fsencode(str(p)) for p in empty],
         ids if isinstance(ids, str) and not ids.strip("0123456789abcdef") else None,
+        _specials(query.record.get("specials")),
     )
+
+
+def _specials(kept: object) -> dict[bytes, int] | None:
+    """The record's FIFOs, sockets and devices (`remember`); None where it has none, or they
+    are not what it writes."""
+    if not isinstance(kept, dict):
+        return None
+    if not all(isinstance(k, str) and isinstance(v, int) for k, v in kept.items()):
+        return None
+    return {os.fsencode(k): v for k, v in kept.items()}
 
 
 def _rule_files(names: list[object]) -> list[bytes]:
@@ -363,11 +377,13 @@ def remember(
     extras: Sequence[bytes] | None,
     empty: Sequence[bytes] | None,
     folder_ids: str | None = None,
+    specials: Mapping[bytes, int] | None = None,
 ) -> None:
     """Keep `taken` (the clock of the scan whose index is `index`, of `tree`) for the next
     scan, with the listing of ignored rule files made beside it (`extras`, None: none made)
     and the empty folders found by a listing started after the clock (`empty`, None: none),
-    with the folder-ids blob of the walk that found them (`folder_ids`).
+    with the folder-ids blob of the walk that found them (`folder_ids`) and the FIFOs,
+    sockets and devices it found (`specials`).
     A scan index with a gitlink gets no record (see the module's docstring)."""
     path = _record_path(repo, key)
     if not taken.gitlinks_checked and _has_gitlinks(repo, index):
@@ -389,6 +405,11 @@ def remember(
                     **({} if extras is None else {"extras": [os.fsdecode(p) for p in extras]}),
                     **({} if empty is None else {"empty": [os.fsdecode(p) for p in empty]}),
                     **({} if empty is None or not folder_ids else {"folder_ids": folder_ids}),
+                    **(
+                        {}
+                        if empty is None or specials is None
+                        else {"specials": {os.fsdecode(p): m for p, m in specials.items()}}
+                    ),
                 }
             )
         )
