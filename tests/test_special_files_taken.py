@@ -251,3 +251,53 @@ def test_a_capture_watchman_answered_still_knows_the_fifo(repo: GitRepo, tmp_pat
         assert "had changed nothing" not in res.stderr
     finally:
         subprocess.run([*watch, "watch-del", str(repo.path)], capture_output=True, check=False)
+
+
+def test_a_fifo_elsewhere_keeps_another_sessions_write_out_of_a_turns_take_back(
+    repo: GitRepo,
+) -> None:
+    """Every checkpoint notes your FIFOs now: a turn's window is still cut around another
+    session's file tool call that took no capture (turnothers._around_files gave up on any
+    special file its end listed, and took the other session's Write back with the turn)."""
+    import json
+
+    from testing.agents import claude_hook
+
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    os.mkfifo(repo.path / "pipe")
+    for session in ("s1", "s2"):
+        claude_hook(repo, session, "UserPromptSubmit", prompt="go")
+
+    def bash(session: str, n: int, command: str) -> dict[str, object]:
+        return {
+            "tool_use_id": f"{session}-{n}",
+            "tool_name": "Bash",
+            "tool_input": {"command": command},
+        }
+
+    def sh(command: str) -> None:
+        subprocess.run(["sh", "-c", command], cwd=repo.path, env=repo.env, check=True)
+
+    first = bash("s2", 1, "echo z > z.txt")
+    claude_hook(repo, "s2", "PreToolUse", **first)
+    sh("echo z > z.txt")
+    claude_hook(repo, "s2", "PostToolUse", **first, tool_response={"success": True})
+    mine = bash("s1", 1, "long job")
+    claude_hook(repo, "s1", "PreToolUse", **mine)
+    sh("echo one > one.txt")
+    write = {
+        "tool_use_id": "s2-2",
+        "tool_name": "Write",
+        "tool_input": {"file_path": str(repo.path / "two.txt"), "content": "two\n"},
+    }
+    claude_hook(repo, "s2", "PreToolUse", **write)
+    repo.write("two.txt", b"two\n")
+    claude_hook(repo, "s2", "PostToolUse", **write, tool_response={"success": True})
+    sh("echo x > bad")
+    claude_hook(repo, "s1", "PostToolUse", **mine, tool_response={"success": True})
+    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout)
+    assert answer.get("decision") == "block", answer
+    assert repo.read("two.txt") == b"two\n", answer  # theirs stays
+    assert not repo.exists("one.txt") and not repo.exists("bad")
+    assert stat.S_ISFIFO(os.lstat(repo.path / "pipe").st_mode)

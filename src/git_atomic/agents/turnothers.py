@@ -214,12 +214,23 @@ def _around_files(
     first) in the stretch from `begin` to `end`, as the turn's pending steps are written
     (turnfiles.settle): `end` with the files each names as they were before it, then after,
     from the newest back. So the stretch's change less theirs, file by file. [] where `end`
-    lists a file too large to hold or a special file (no such window names one)."""
+    lists a file too large to hold, or a special file one of them names (no such window names
+    one). A FIFO or a socket elsewhere (the walk of the folders notes every one of yours) is
+    the same in every checkpoint cut from `end`: no reason to keep another session's files."""
     from git_atomic.engine import checkpoint
 
     last = checkpoint.load(repo, end)
-    if last.too_large or last.specials:
+    if last.too_large:
         return record, []
+    if last.specials:
+        named = {
+            os.fsencode(path)
+            for window in noted
+            for files in (window.files_after, window.files_before)
+            for path in files or {}
+        }
+        if named & set(checkpoint.load_specials(repo, last)):
+            return record, []
     so_far: dict[bytes, tuple[str, str] | None] = {}
     edits: list[dict[bytes, tuple[str, str] | None]] = []
     for window in reversed(noted):
