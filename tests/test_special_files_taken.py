@@ -301,3 +301,20 @@ def test_a_fifo_elsewhere_keeps_another_sessions_write_out_of_a_turns_take_back(
     assert repo.read("two.txt") == b"two\n", answer  # theirs stays
     assert not repo.exists("one.txt") and not repo.exists("bad")
     assert stat.S_ISFIFO(os.lstat(repo.path / "pipe").st_mode)
+
+
+def test_immediate_rollback_inside_an_open_operation(repo: GitRepo) -> None:
+    """Before: 'the tree is at PRE-OP ...; nothing further to roll back', the FIFO gone (the
+    step was chosen by its files alone)."""
+    os.mkfifo(repo.path / "p", 0o600)
+    repo.atomic("begin", "x", check=0)
+    os.unlink(repo.path / "p")
+    dry = repo.atomic("rollback", "--dry-run", check=0)
+    assert "p: the FIFO made again" in dry.stdout, (dry.stdout, dry.stderr)
+    assert _mode(repo.path / "p") is None
+    res = repo.atomic("rollback", check=0)
+    assert "nothing further" not in res.stderr and "nothing to do" not in res.stderr
+    st = os.lstat(repo.path / "p")
+    assert stat.S_ISFIFO(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600, res.stderr
+    again = repo.atomic("rollback", check=0)
+    assert "nothing further to roll back" in again.stderr  # the FIFO is there: no step left

@@ -118,6 +118,26 @@ def large_moves(ctx: context.Context, prev: moves.Preview) -> list[str]:
     ]
 
 
+def fifos_back(ctx: context.Context, prev: moves.Preview, paths: Sequence[bytes]) -> list[str]:
+    """The FIFOs of the state a move goes to that are not there now (under `paths`, where
+    given): no tree holds one, and the move's restore makes each again, so a move with nothing
+    else to do is one all the same. One line each; none where none is."""
+    if prev.target.specials is None:
+        return []
+    import stat
+
+    from git_atomic.engine import checkpoint
+
+    now = checkpoint.load_specials(ctx.repo, prev.current)
+    wanted = [
+        path
+        for path, mode in sorted(checkpoint.load_specials(ctx.repo, prev.target).items())
+        if stat.S_ISFIFO(mode) and not stat.S_ISFIFO(now.get(path, 0))
+        if not paths or any(path == p or path.startswith(p.rstrip(b"/") + b"/") for p in paths)
+    ]
+    return [f"{p.decode('utf-8', 'backslashreplace')}: the FIFO made again" for p in wanted]
+
+
 def report_done(
     ctx: context.Context,
     move: moves.Move,

@@ -63,6 +63,7 @@ def go(
     status = OpStatus.OPEN if stays_open is not None else OpStatus.ROLLED_BACK
     prev = moves.preview(ctx.repo, move, current=current)
     large = movetell.large_moves(ctx, prev) if prev.empty else []
+    large += movetell.fifos_back(ctx, prev, move.paths) if prev.empty else []
     # Bits alone to close (`rollback --to X key` of a key opened to 0644): a move all the same.
     bits_only = prev.empty and not dry_run and bool(dryrun.bits(ctx, prev, move))
     # A folder holding only ignored files to move back (foldermoves.py): a move all the same.

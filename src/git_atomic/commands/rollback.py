@@ -79,7 +79,7 @@ def rollback(
             if newest[0].status != OpStatus.OPEN:
                 return _take_back(ctx, newest[0], current, dry_run=dry_run, json_out=json_out)
             context.check_git_state(ctx.repo)
-            found = rollbacktarget.immediate(ctx, newest[0], current.files_tree, json_out=json_out)
+            found = rollbacktarget.immediate(ctx, newest[0], current, json_out=json_out)
             if found is None:
                 return 0
             move, subject = found

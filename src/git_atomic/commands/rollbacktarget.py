@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Sequence
 
 from git_atomic.core.errors import BusyError, RefusedError, UsageError
@@ -42,19 +43,37 @@ def nothing_further(
 
 
 def immediate(
-    ctx: context.Context, op: OpRow, now: str, *, json_out: bool
+    ctx: context.Context, op: OpRow, current: checkpoint.Snapshot, *, json_out: bool
 ) -> tuple[moves.Move, OpRow] | None:
-    """Inside the open operation `op`: the newest of its steps whose files differ from `now`."""
+    """Inside the open operation `op`: the newest of its steps whose files differ from the
+    state now (`current`), or that holds a FIFO not there now (no tree holds one: a restore
+    to it makes it again)."""
     journal = ctx.journal
     walk = steps.steps(journal, op)
-    files = {row.sha: checkpoint.load(ctx.repo, row.sha).files_tree for row in walk}
+    loaded = {row.sha: checkpoint.load(ctx.repo, row.sha) for row in walk}
+    fifos_now: dict[bytes, int] | None = None
+
+    def differs(sha: str) -> bool:
+        nonlocal fifos_now
+        snap = loaded[sha]
+        if snap.files_tree != current.files_tree:
+            return True
+        if snap.specials is None or snap.specials == current.specials:
+            return False
+        if fifos_now is None:
+            fifos_now = checkpoint.load_specials(ctx.repo, current)
+        return any(
+            stat.S_ISFIFO(mode) and not stat.S_ISFIFO(fifos_now.get(path, 0))
+            for path, mode in checkpoint.load_specials(ctx.repo, snap).items()
+        )
+
     pos = steps.position(journal, ctx.worktree, walk)
     candidates = (
         []
         if not walk
         else [walk[pos]]
-        if files[walk[pos].sha] != now
-        else [row for row in reversed(walk[:pos]) if files[row.sha] != now]
+        if differs(walk[pos].sha)
+        else [row for row in reversed(walk[:pos]) if differs(row.sha)]
     )
     if candidates:
         row = candidates[0]
