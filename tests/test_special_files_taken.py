@@ -318,3 +318,19 @@ def test_immediate_rollback_inside_an_open_operation(repo: GitRepo) -> None:
     assert stat.S_ISFIFO(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600, res.stderr
     again = repo.atomic("rollback", check=0)
     assert "nothing further to roll back" in again.stderr  # the FIFO is there: no step left
+
+
+def test_recover_of_a_rollback_killed_after_its_rescue(repo: GitRepo) -> None:
+    os.mkfifo(repo.path / "p", 0o600)
+    repo.atomic(
+        "run",
+        "--",
+        "sh",
+        "-c",
+        "rm p; exit 1",
+        env={"GIT_ATOMIC_FAILPOINT": "rollback:after-rescue"},
+    )
+    assert _mode(repo.path / "p") is None
+    res = repo.atomic("recover", check=0)
+    st = os.lstat(repo.path / "p")
+    assert stat.S_ISFIFO(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600, res.stderr
