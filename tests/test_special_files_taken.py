@@ -334,3 +334,19 @@ def test_recover_of_a_rollback_killed_after_its_rescue(repo: GitRepo) -> None:
     res = repo.atomic("recover", check=0)
     st = os.lstat(repo.path / "p")
     assert stat.S_ISFIFO(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600, res.stderr
+
+
+def test_fifos_replaced_by_a_link_and_a_folder_and_files_by_fifos(repo: GitRepo) -> None:
+    repo.write("t", b"tracked\n")
+    repo.git("add", "t")
+    repo.git("commit", "-qm", "t")
+    os.mkfifo(repo.path / "p", 0o600)
+    os.mkfifo(repo.path / "q", 0o640)
+    repo.write("u", b"mine\n")
+    script = "rm p q u t; ln -s /etc/passwd p; mkdir q; echo x > q/x; mkfifo u t; exit 1"
+    res = repo.atomic("run", "--", "sh", "-c", script, check=1)
+    for name, bits in (("p", 0o600), ("q", 0o640)):
+        st = os.lstat(repo.path / name)
+        assert stat.S_ISFIFO(st.st_mode) and stat.S_IMODE(st.st_mode) == bits, res.stderr
+    assert repo.read("u") == b"mine\n" and repo.read("t") == b"tracked\n"
+    assert "warning" not in res.stderr, res.stderr
