@@ -116,14 +116,16 @@ def _attribute_files_mention_conversion(
     repo: Repo, paths: Sequence[bytes], staged: frozenset[bytes]
 ) -> bool:
     candidates: list[Path] = [repo.common_dir / "info" / "attributes"]
-    # One in the worktree is read as its other files are, never through a link (a link, or
-    # one that cannot be read, counts as mentioning a conversion: the exact way then); one
-    # elsewhere is your configuration. A relative one from the top (rulefiles.py).
-    in_tree = rulefiles.configured_in_tree(repo, "core.attributesFile")
+    # One in the worktree is read as its other files are, never through a link (a link, a
+    # path through one, or one that cannot be read, counts as mentioning a conversion: the
+    # exact way then); one elsewhere is your configuration. A relative one from the top, its
+    # way worked out as the kernel's (rulefiles.py).
+    named = rulefiles.configured(repo, "core.attributesFile", "attributes")
+    if named.linked:
+        return True
+    in_tree = named.in_tree
     if in_tree is None:
-        candidates.append(
-            Path(rulefiles.configured_file(repo, "core.attributesFile", "attributes"))
-        )
+        candidates.append(Path(named.path))
     for path in candidates:
         try:
             data = path.read_bytes()

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 if TYPE_CHECKING:
+    from git_atomic.engine import safefs
     from git_atomic.engine.gitconfig import RepoConfig
 
 IN_EVERY_FOLDER: Final = (b".gitignore", b".gitattributes")
@@ -30,16 +31,81 @@ CONFIGURED: Final = (("core.excludesFile", "ignore"), ("core.attributesFile", "a
 def configured_in_tree(repo: RepoConfig, key: str) -> bytes | None:
     """Where in the worktree the file `key` names is (bytes, from the top), when it is there:
     a file a checkpoint holds and a restore writes back like any other. None when it is not
-    set or elsewhere (your global excludes file: configuration, never ours)."""
+    set or elsewhere (your global excludes file: configuration, never ours), or when its path
+    steps out (`..`) of a folder of the worktree that is a link or no folder (`_spelled`)."""
     configured = repo.config(key)
     if not configured:
         return None
     root = os.fsencode(repo.root)
-    full = os.path.normpath(os.path.join(root, os.fsencode(os.path.expanduser(configured))))
-    rel = os.path.relpath(full, root)
-    if rel in (b".", b"..") or rel.startswith(b"../"):
+    spelled = _spelled(root, os.fsencode(os.path.expanduser(configured)))
+    if spelled.rel is None or (spelled.left and _stepped_out(root, spelled.left) is not None):
         return None
-    return rel
+    return spelled.rel
+
+
+class _Spelled(NamedTuple):
+    """A path as its text says, from the top of the worktree. `rel`: where it leads (None:
+    elsewhere, or the top itself). `left`: the folders of the worktree a `..` steps out of, in
+    order: the text is where the kernel goes only if each is a folder reached through no link
+    (the kernel follows a link, and takes `..` from where it leads: `conf/../x`, `conf` a link
+    to a folder outside, is a file outside, never the worktree's `x`)."""
+
+    rel: bytes | None
+    left: tuple[bytes, ...]
+
+
+def _spelled(root: bytes, named: bytes) -> _Spelled:
+    top = [part for part in os.path.abspath(root).split(b"/") if part]
+    at: list[bytes] = []  # from `/`: the folders above the top are yours, taken as the text
+    left: list[bytes] = []
+    for part in os.path.join(root, named).split(b"/"):
+        if part in (b"", b"."):
+            continue
+        if part != b"..":
+            at.append(part)
+            continue
+        if len(at) > len(top) and at[: len(top)] == top:
+            left.append(b"/".join(at[len(top) :]))
+        if at:
+            at.pop()
+    inside = len(at) > len(top) and at[: len(top)] == top
+    return _Spelled(b"/".join(at[len(top) :]) if inside else None, tuple(left))
+
+
+def _stepped_out(root: bytes, folders: Iterable[bytes]) -> bool | None:
+    """None when each of `folders` is a folder reached from the top through no link: `..`
+    steps out of it where its text says. True when one, or a folder on its way, is a link (the
+    path goes where the link leads), False when one is missing or no folder (git opens
+    nothing there)."""
+    from git_atomic.engine import safefs  # (a path with `..` alone: not on a hook's way)
+
+    try:
+        with safefs.Tree(root) as tree:
+            for folder in folders:
+                found = _walk(tree, folder)
+                if not isinstance(found, os.stat_result):
+                    return found
+                if not stat.S_ISDIR(found.st_mode):
+                    return False
+    except (OSError, ValueError):  # not ours to search (git cannot), or a NUL in a name
+        return False
+    return None
+
+
+def _walk(tree: safefs.Tree, rel: bytes) -> os.stat_result | bool:
+    """What is at `rel` itself, each folder on its way looked at, none followed: True where it
+    or a folder on the way is a link, False where nothing is there (or no folder on the
+    way)."""
+    parts = rel.split(b"/")
+    found: os.stat_result | None = None
+    for i in range(1, len(parts) + 1):
+        found = tree.lstat(b"/".join(parts[:i]))
+        if found is not None and stat.S_ISLNK(found.st_mode):
+            return True
+        if found is None or (i < len(parts) and not stat.S_ISDIR(found.st_mode)):
+            return False
+    assert found is not None
+    return found
 
 
 def configured_file(repo: RepoConfig, key: str, default: str) -> str:
@@ -58,10 +124,11 @@ class Configured(NamedTuple):
     in the worktree it is (None: elsewhere, your configuration). `st`: one in the worktree looked
     at itself, reached folder by folder with no link followed (safefs.py), as the worktree's
     other files are; one elsewhere with `stat`, as git opens it. None: nothing there (or, in the
-    worktree, something that is no folder on the way). `linked`: in the worktree, and it, or a
-    folder on its way, is a symbolic link: git reads what the link leads to (outside the
-    worktree, maybe), which is never read or trusted here (the exact way then; stalls.py alone
-    asks `stat` of it, which reads no byte, as git would wait on a FIFO there)."""
+    worktree, something that is no folder on the way). `linked`: its path goes through a
+    symbolic link of the worktree (it, a folder on its way, or one its `..` steps out of): git
+    reads what the link leads to (outside the worktree, maybe), which is never read or trusted
+    here (the exact way then; stalls.py alone asks `stat` of it, which reads no byte, as git
+    would wait on a FIFO there). `in_tree` is then None where a `..` made the text elsewhere."""
 
     path: str
     in_tree: bytes | None
@@ -71,28 +138,30 @@ class Configured(NamedTuple):
 
 def configured(repo: RepoConfig, key: str, default: str) -> Configured:
     """The file `key` names and what is there (`Configured`). Never through a link of the
-    worktree."""
+    worktree: its path is worked out as the kernel does, folder by folder."""
     path = configured_file(repo, key, default)
-    rel = configured_in_tree(repo, key)
-    if rel is None:
+    named = repo.config(key)
+    root = os.fsencode(repo.root)
+    spelled = _spelled(root, os.fsencode(os.path.expanduser(named))) if named else None
+    if spelled is not None and spelled.left:
+        past = _stepped_out(root, spelled.left)
+        if past is not None:
+            return Configured(path, None, None, past)
+    if spelled is None or spelled.rel is None:
         try:
             return Configured(path, None, os.stat(path), False)
         except (OSError, ValueError):  # (a NUL in the name: no file git opens either)
             return Configured(path, None, None, False)
     from git_atomic.engine import safefs  # (the worktree's one alone: not on a hook's way)
 
-    parts = rel.split(b"/")
-    found: os.stat_result | None = None
+    rel = spelled.rel
     try:
-        with safefs.Tree(os.fsencode(repo.root)) as tree:
-            for i in range(1, len(parts) + 1):
-                found = tree.lstat(b"/".join(parts[:i]))
-                if found is not None and stat.S_ISLNK(found.st_mode):
-                    return Configured(path, rel, None, True)
-                if found is None or (i < len(parts) and not stat.S_ISDIR(found.st_mode)):
-                    return Configured(path, rel, None, False)
-    except OSError:  # a folder on the way not ours to search: git cannot read there either
+        with safefs.Tree(root) as tree:
+            found = _walk(tree, rel)
+    except (OSError, ValueError):  # a folder on the way not ours to search: git cannot either
         return Configured(path, rel, None, False)
+    if isinstance(found, bool):
+        return Configured(path, rel, None, found)
     return Configured(path, rel, found, False)
 
 
