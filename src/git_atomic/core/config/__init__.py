@@ -154,7 +154,12 @@ def _parse(path: Path, label: str, *, only_if_mentioned: bool = False) -> dict[s
 # command that reads the configuration 5 to 8 ms, a cached parse a small file's read. An entry
 # is used only for the very bytes it was made from (compared whole), so it is never stale;
 # one that cannot be read is parsed anew. TOML dates and times are not kept (marshal has none).
+# The cache folder (`$XDG_CACHE_HOME`, `~/.cache`) is yours, followed as any program keeping a
+# cache there follows it (often a link to another disk); its `git-atomic` folder is ours: one
+# that is a link, or not your own, is no cache. Entries are state files (wholefile.py): read
+# and written never through a link, under an aside name made anew.
 _CACHE_VERSION: Final = b"git-atomic config cache 1\n"
+_CACHE_LIMIT: Final = 1 << 24
 
 
 def _cache_file(raw: bytes) -> Path | None:
@@ -167,19 +172,49 @@ def _cache_file(raw: bytes) -> Path | None:
     return Path(base) / "git-atomic" / f"config-{zlib.crc32(raw):08x}-{len(raw)}"
 
 
+def _cache_folder(path: Path, *, make: bool) -> int | None:
+    """A descriptor of our folder in the cache (`path`'s), opened without following a link
+    and only where it is your own (another's could hold a parse of its making); None where
+    it is not one (made where missing, when `make`)."""
+    import contextlib
+    import os
+
+    try:
+        if make:
+            os.makedirs(path.parent.parent, mode=0o700, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(path.parent, 0o700)
+        fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if os.fstat(fd).st_uid == os.geteuid():
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
+
+
 def _parsed_before(raw: bytes) -> dict[str, object] | None:
     import marshal
+    import os
+
+    from git_atomic.core import wholefile
 
     path = _cache_file(raw)
+    folder = None if path is None else _cache_folder(path, make=False)
+    if path is None or folder is None:
+        return None
     try:
-        if path is None:
-            return None
-        data = _read_regular(path)
+        data = wholefile.read_at(folder, path.name, limit=_CACHE_LIMIT)
         if not data.startswith(_CACHE_VERSION):
             return None
         kept, parsed = marshal.loads(data[len(_CACHE_VERSION) :])
     except (OSError, ValueError, EOFError, TypeError):
         return None
+    finally:
+        os.close(folder)
     return parsed if kept == raw and isinstance(parsed, dict) else None
 
 
@@ -188,6 +223,8 @@ def _remember_parsed(raw: bytes, data: dict[str, object]) -> None:
     import marshal
     import os
 
+    from git_atomic.core import wholefile
+
     path = _cache_file(raw)
     if path is None:
         return
@@ -195,14 +232,15 @@ def _remember_parsed(raw: bytes, data: dict[str, object]) -> None:
         blob = _CACHE_VERSION + marshal.dumps((raw, data))
     except ValueError:
         return  # a date or time in it: parsed each time
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp.write_bytes(blob)
-        os.replace(tmp, path)
-    except OSError:  # a cache: a read-only home costs time, never correctness
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+    if len(blob) > _CACHE_LIMIT:
+        return
+    folder = _cache_folder(path, make=True)
+    if folder is None:
+        return
+    # A read-only home, a full disk: a cache costs time, never correctness.
+    with contextlib.suppress(OSError):
+        wholefile.replace_at(folder, path.name, blob, mode=0o600, durable=False, state=False)
+    os.close(folder)
 
 
 def _read_regular(path: Path) -> bytes:
