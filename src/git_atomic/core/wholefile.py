@@ -90,6 +90,28 @@ def read_at(folder: int, name: str, *, limit: int = 1 << 20) -> bytes:
     return _read_opened(os.open(name, _READ, dir_fd=folder), name, limit)
 
 
+def read_beneath(top: str, rel: str, *, limit: int = 1 << 40) -> bytes:
+    """`read` of the file `rel` (no `..` in it) under the folder `top`, each folder on its way
+    opened from the one before it with O_NOFOLLOW: nothing read through a link, whenever one
+    came. A check of a path's `realpath` and then an open by its name leaves a window in which
+    a link swapped in is followed. Raises OSError: ELOOP (or ENOTDIR) where a link stands on
+    the way, IsADirectoryError where `rel` names `top` itself."""
+    parts = [part for part in rel.split("/") if part not in ("", ".")]
+    if not parts:
+        raise IsADirectoryError(errno.EISDIR, "a folder", top)
+    if ".." in parts:
+        raise OSError(errno.EINVAL, "a path out of the folder", rel)
+    folder = os.open(top, _DIR)
+    try:
+        for part in parts[:-1]:
+            inner = os.open(part, _DIR | os.O_NOFOLLOW, dir_fd=folder)
+            os.close(folder)
+            folder = inner
+        return read_at(folder, parts[-1], limit=limit)
+    finally:
+        os.close(folder)
+
+
 def _read_opened(fd: int, path: object, limit: int) -> bytes:
     try:
         st = os.fstat(fd)

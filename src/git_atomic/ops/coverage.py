@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import stat
 from pathlib import Path
 from typing import Final, NoReturn, TypeGuard
 
@@ -25,10 +26,8 @@ def read_coverage(path: Path, *, worktree: Path | None = None) -> float:
     `worktree`: a report named inside it is never read through a link out of it (a gate's
     verdict would come from a file elsewhere, as the configuration's would: config.py).
     """
-    if worktree is not None:
-        _refuse_link_out(path, worktree)
     try:
-        data = path.read_bytes()
+        data = _report_bytes(path, worktree)
     except FileNotFoundError:
         raise CoverageError(f"coverage report {path}: not found") from None
     except OSError as e:
@@ -43,16 +42,51 @@ def read_coverage(path: Path, *, worktree: Path | None = None) -> float:
     return _from_lcov(path, data)
 
 
-def _refuse_link_out(path: Path, worktree: Path) -> None:
+def _report_bytes(path: Path, worktree: Path | None) -> bytes:
+    """The report's bytes. One whose path enters the worktree is read where it really is,
+    which must be in the worktree, opened folder by folder from its top with no link followed
+    (core/wholefile.py): a link swapped in after the check is never read through, nor a
+    path's `..` taken as text past a folder that is a link. One the configuration names
+    outside the worktree is yours, read as named. A FIFO is never waited on."""
+    import errno
     import os
 
-    top = os.path.realpath(worktree)
-    named = os.path.normpath(os.path.join(top, path))
-    if os.path.commonpath([named, top]) != top:
-        return  # named outside the worktree by the configuration itself: read as named
-    real = os.path.realpath(named)
-    if os.path.commonpath([real, top]) != top:
-        _fail(path, f"a link to {real}, outside the worktree: not read")
+    from git_atomic.core import wholefile
+
+    if worktree is not None:
+        top = os.path.realpath(worktree)
+        full = os.path.join(top, path)
+        real = os.path.realpath(full)
+        if os.path.commonpath([real, top]) == top:
+            try:
+                return wholefile.read_beneath(top, os.path.relpath(real, top))
+            except OSError as e:
+                if e.errno in (errno.ELOOP, errno.ENOTDIR):
+                    _fail(path, "a link came on its way while it was read: not read")
+                raise
+        spelled = os.path.abspath(worktree)
+        if _enters(full, top) or _enters(os.path.join(spelled, path), spelled):
+            _fail(path, f"a link to {real}, outside the worktree: not read")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return fh.read()
+
+
+def _enters(path: str, top: str) -> bool:
+    """Whether the text of `path` goes into a folder under `top` on its way."""
+    under = [part for part in top.split("/") if part]
+    at: list[str] = []
+    for part in path.split("/"):
+        if part == "..":
+            if at:
+                at.pop()
+        elif part not in ("", "."):
+            at.append(part)
+            if len(at) > len(under) and at[: len(under)] == under:
+                return True
+    return False
 
 
 def _fail(path: Path, why: str) -> NoReturn:

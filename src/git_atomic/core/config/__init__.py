@@ -112,10 +112,15 @@ def capture_settings(root: Path) -> tuple[int | None, tuple[str, ...]]:
 
 
 def _parse(path: Path, label: str, *, only_if_mentioned: bool = False) -> dict[str, object]:
+    import errno
     import os
 
+    from git_atomic.core import wholefile
+
     # Never read through a link out of the worktree (an operation can make the file one: a
-    # limit read from elsewhere would govern what its own rollback holds), nor a FIFO.
+    # limit read from elsewhere would govern what its own rollback holds), nor a FIFO. A link
+    # in it is read as the file it names: that file's real path, opened folder by folder from
+    # the top with no link followed, so a link swapped in after the check is never read through.
     real = os.path.realpath(path)
     top = os.path.realpath(path.parent)
     if os.path.commonpath([real, top]) != top:
@@ -123,9 +128,13 @@ def _parse(path: Path, label: str, *, only_if_mentioned: bool = False) -> dict[s
             return {}  # a project file of yours, shared from elsewhere: never ours to read
         raise ConfigError(f"{label}: a link to {real}, outside the worktree: not read")
     try:
-        raw = _read_regular(Path(real))
+        raw = wholefile.read_beneath(top, os.path.relpath(real, top))
     except OSError as e:
-        raise ConfigError(f"{label}: cannot read: {e.strerror or e}") from None
+        if e.errno not in (errno.ELOOP, errno.ENOTDIR):
+            raise ConfigError(f"{label}: cannot read: {e.strerror or e}") from None
+        if only_if_mentioned:
+            return {}
+        raise ConfigError(f"{label}: a link came on its way while it was read: not read") from None
     if only_if_mentioned and not _may_name_us(raw):
         return {}  # (the parser's import alone costs 4 to 6 ms of a command's start)
     known = _parsed_before(raw)
@@ -241,22 +250,6 @@ def _remember_parsed(raw: bytes, data: dict[str, object]) -> None:
     with contextlib.suppress(OSError):
         wholefile.replace_at(folder, path.name, blob, mode=0o600, durable=False, state=False)
     os.close(folder)
-
-
-def _read_regular(path: Path) -> bytes:
-    """A regular file's bytes (a FIFO or a device there is never opened for reading: it
-    could block the command, which holds the worktree's lock, for ever)."""
-    import os
-    import stat
-
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(f"{path}: not a regular file")
-        with os.fdopen(os.dup(fd), "rb") as fh:
-            return fh.read()
-    finally:
-        os.close(fd)
 
 
 def _may_name_us(raw: bytes) -> bool:
