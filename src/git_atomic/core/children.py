@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
 
+from git_atomic.core import wholefile
+
 
 class ChildResult(NamedTuple):
     exit_code: int | None  # None when it could not start or was killed by us
@@ -102,7 +104,7 @@ class ChildRecord:
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}")
         record = json.dumps({"pgid": pgid, "start": process_start(pgid), "owner": os.getpid()})
         try:
-            tmp.write_text(record)
+            wholefile.write_new(tmp, record.encode())
             os.replace(tmp, self.path)
         except OSError:
             # The command moved the git dir away at once (`mv .git gd`): its rollback is

@@ -78,6 +78,23 @@ def replace_at(
         raise
 
 
+def write_new(path: Path | str, data: bytes, *, mode: int = 0o644) -> None:
+    """`data` in a file made anew at `path`, a name of this process's (an aside before its
+    rename, a scratch file git is handed): what stands there (a link, a file a killed process
+    of the same pid left) is removed first and the file made with O_EXCL|O_NOFOLLOW, so
+    nothing is written through a link planted at a name anyone can foresee (a pid, a count).
+    Raises OSError where it cannot be made."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    fd = os.open(path, _NEW, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
 def read(path: Path, *, limit: int = 1 << 20) -> bytes:
     """The content of the regular file `path`, at most `limit` bytes: a link there is not
     followed (nothing outside the repository is read), a fifo is never waited on, a folder or

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from git_atomic.core import wholefile
 from git_atomic.engine import infoexclude
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
@@ -84,7 +85,7 @@ def _entries(repo: Repo, data: bytes | None) -> dict[str, tuple[tuple[str, str |
         return {}
     path = repo.scratch_path("branch-config")
     try:
-        path.write_bytes(data)
+        wholefile.write_new(path, data)
         listed = repo.run("config", "--file", str(path), "-z", "--list", check=False).stdout
     finally:
         path.unlink(missing_ok=True)

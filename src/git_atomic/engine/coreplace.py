@@ -34,6 +34,7 @@ import stat
 from collections.abc import Mapping
 from typing import Final
 
+from git_atomic.core import wholefile
 from git_atomic.engine import gitconfig, indexstate, safefs
 from git_atomic.engine.git import Repo
 
@@ -176,7 +177,7 @@ def _values(repo: Repo, path: str) -> dict[str, str] | None:
 def _noted_values(repo: Repo, lines: str) -> dict[str, str] | None:
     scratch = repo.scratch_path("core-place")
     try:
-        scratch.write_bytes(lines.encode("utf-8", "surrogateescape"))
+        wholefile.write_new(scratch, lines.encode("utf-8", "surrogateescape"))
         return _values(repo, str(scratch))
     finally:
         scratch.unlink(missing_ok=True)

@@ -581,7 +581,7 @@ def _store(path: Path, kept: _Kept, tmp: Path) -> None:
     """Keep `kept` at `path`: a header, the CRC-32 of the body, the body (`marshal`)."""
     body = marshal.dumps((_VERSION, *kept))
     try:
-        tmp.write_bytes(_MAGIC + zlib.crc32(body).to_bytes(4, "big") + body)
+        wholefile.write_new(tmp, _MAGIC + zlib.crc32(body).to_bytes(4, "big") + body)
         os.replace(tmp, path)
     except OSError:  # a cache: the next walk reads every folder
         with contextlib.suppress(OSError):

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-from git_atomic.core import patterns
+from git_atomic.core import patterns, wholefile
 from git_atomic.core.records import dataclass
 from git_atomic.engine import capturerefs, gitlinks, gitlockheld, safefs
 from git_atomic.engine.git import Repo
@@ -313,7 +313,7 @@ def _remove(path: Path) -> None:
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp(path)
-    tmp.write_bytes(data)
+    wholefile.write_new(tmp, data)
     os.replace(tmp, path)
 
 

@@ -21,7 +21,7 @@ import stat
 from collections.abc import Iterable, Sequence
 from typing import Final, NamedTuple
 
-from git_atomic.core import process
+from git_atomic.core import process, wholefile
 from git_atomic.engine import folderwalk, indexentries, infoexclude, rulefiles, safefs
 from git_atomic.engine.folderwalk import RULE_FILES
 from git_atomic.engine.git import Repo, worktree_key
@@ -231,7 +231,7 @@ def _keep_answer(repo: Repo, key: _Key, answer: bytes) -> None:
     scratch = repo.scratch_path("rules-ignored")
     try:
         kept = {"key": key[1], "entries": key[3], "answer": os.fsdecode(answer)}
-        scratch.write_text(json.dumps(kept))
+        wholefile.write_new(scratch, json.dumps(kept).encode())
         os.replace(scratch, key[0])
     except OSError:
         scratch.unlink(missing_ok=True)  # the next capture asks git again

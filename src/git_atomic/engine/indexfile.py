@@ -204,12 +204,13 @@ def write_index_bytes(repo: Repo, data: bytes | None, mtime_ns: int | None) -> N
         return
     lock = _lock_index(repo)
     try:
-        with open(lock, "wb") as fh:
+        flags = os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC  # (the lock is ours)
+        with open(os.open(lock, flags), "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        if mtime_ns is not None:
-            os.utime(lock, ns=(mtime_ns, mtime_ns))
+            if mtime_ns is not None:
+                os.utime(fh.fileno(), ns=(mtime_ns, mtime_ns))
         os.replace(lock, repo.index_path)
     except BaseException:
         lock.unlink(missing_ok=True)

@@ -206,11 +206,13 @@ def copy_index(source: Path, dest: Path) -> None:
     """A copy of an index file with its times, as `shutil.copy2` makes one (without importing
     shutil: 3 ms of a command). git judges an entry racily clean by the index file's mtime:
     entries git trusted stay trusted, racy ones stay racy."""
-    with open(source, "rb") as src, open(dest, "wb") as out:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+    with open(source, "rb") as src, open(os.open(dest, flags, 0o644), "wb") as out:
         while chunk := src.read(1 << 20):
             out.write(chunk)
+        out.flush()
         st = os.fstat(src.fileno())
-    os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.utime(out.fileno(), ns=(st.st_atime_ns, st.st_mtime_ns))  # (a link: never followed)
 
 
 class Sizes:

@@ -45,6 +45,7 @@ import stat
 from collections.abc import Sequence
 from typing import Final, NamedTuple
 
+from git_atomic.core import wholefile
 from git_atomic.engine import safefs
 from git_atomic.engine.git import Repo
 
@@ -203,7 +204,7 @@ def _merged(repo: Repo, ours: bytes, base: bytes, theirs: bytes) -> Rules | None
     names = [repo.scratch_path(f"exclude-{side}") for side in ("ours", "base", "theirs")]
     try:
         for name, data in zip(names, (ours, base, theirs), strict=True):
-            name.write_bytes(data)
+            wholefile.write_new(name, data)
         res = repo.run("merge-file", "-p", *map(str, names), check=False)
     finally:
         for name in names:

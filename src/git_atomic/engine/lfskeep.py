@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-from git_atomic.core import patterns
+from git_atomic.core import patterns, wholefile
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.records import dataclass
 from git_atomic.engine.git import Repo
@@ -183,7 +183,7 @@ class Keeper:
                     return self._key
                 self.folder.mkdir(parents=True, exist_ok=True)
                 scratch = self.folder / f"key.{os.getpid()}.tmp"
-                scratch.write_bytes(secrets.token_hex(16).encode() + b"\n")
+                wholefile.write_new(scratch, secrets.token_hex(16).encode() + b"\n")
                 try:
                     os.link(scratch, path)
                 except FileExistsError:

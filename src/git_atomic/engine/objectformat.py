@@ -190,7 +190,7 @@ def write_loose(
     folder = objects_dir / oid[:2]
     final = folder / oid[2:]
     try:
-        os.utime(final)
+        os.utime(final, follow_symlinks=False)  # (a link there: never its target's time)
         return oid
     except FileNotFoundError:
         pass
@@ -203,11 +203,13 @@ def write_loose(
         pass
     tmp = folder / f"tmp_obj_atomic_{os.getpid()}_{oid[:8]}"
     try:
-        with open(tmp, "wb") as fh:
+        tmp.unlink(missing_ok=True)  # made anew, never written through a link there
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        with open(os.open(tmp, flags, 0o666), "wb") as fh:
             fh.write(zlib.compress(raw, 1))  # core.looseCompression's default
             # git makes it 0444 less the umask (here: its read bits), then as it shares
             bits = shared_mode(os.fstat(fh.fileno()).st_mode & 0o444, shared) if shared else 0
-        os.chmod(tmp, bits or 0o444)
+            os.fchmod(fh.fileno(), bits or 0o444)
         with contextlib.suppress(FileExistsError):  # written meanwhile: the same bytes
             os.link(tmp, final)
     finally:

@@ -225,7 +225,7 @@ def _remember_reconciled(
         kept["before"] = last  # the other of two states a begin and an abort take turns with
     scratch = memo.with_name(f"{memo.name}.{os.getpid()}")
     with contextlib.suppress(OSError):
-        scratch.write_text(json.dumps(kept))
+        wholefile.write_new(scratch, json.dumps(kept).encode())
         from git_atomic.core import failpoints  # not before the early scan (test_hot_path)
 
         failpoints.hit("reconcile:aside")  # a kill leaves it: recover's sweep (scratch.py)

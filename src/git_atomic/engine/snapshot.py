@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from git_atomic.core import records
+from git_atomic.core import records, wholefile
 from git_atomic.core.config import capture_settings
 from git_atomic.core.errors import GitError, RefusedError, UnholdableName
 from git_atomic.core.records import dataclass, field
@@ -466,7 +466,7 @@ def _index_blobs(
         to_write.append(entries)
     if side.flags:
         flags = side.flags.encode()
-        disk.flags_file.write_bytes(flags)
+        wholefile.write_new(disk.flags_file, flags)
         to_write.append(flags)
     blobs = iter(repo.write_blobs(to_write) if to_write else [])
     index_blob = next(blobs) if raw_index else None

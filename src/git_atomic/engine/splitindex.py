@@ -188,5 +188,6 @@ def link_only(repo: Repo, shared: str, dest: Path) -> None:
     body = b"DIRC" + (2).to_bytes(4, "big") + bytes(4) + b"link" + len(link).to_bytes(4, "big")
     body += link
     digest = hashlib.sha256(body) if repo.sha256 else hashlib.sha1(body)
-    with open(dest, "wb") as fh:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+    with open(os.open(dest, flags, 0o644), "wb") as fh:
         fh.write(body + digest.digest())

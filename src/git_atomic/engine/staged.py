@@ -269,7 +269,7 @@ def _remember_staged(
     scratch = repo.scratch_path("staged-cache")
     kept = {"key": key, "entries": entries, "tree": tree, "listing": listing.encode()}
     try:
-        scratch.write_text(json.dumps(kept))
+        wholefile.write_new(scratch, json.dumps(kept).encode())
         os.replace(scratch, repo.state_dir / STAGED_CACHE)
     except OSError:
         scratch.unlink(missing_ok=True)  # a cache: losing it costs time, never correctness

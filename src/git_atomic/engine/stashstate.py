@@ -23,7 +23,7 @@ import stat
 from collections.abc import Mapping
 from typing import Final
 
-from git_atomic.core import process
+from git_atomic.core import process, wholefile
 from git_atomic.engine import capturerefs, safefs
 from git_atomic.engine.git import Repo
 
@@ -85,7 +85,7 @@ def _existing_commits(repo: Repo, blob: str, named: list[str]) -> tuple[str, ...
         return found  # a dry run keeps no cache
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps({"record": blob, "commits": found}))
+        wholefile.write_new(tmp, json.dumps({"record": blob, "commits": found}).encode())
         os.replace(tmp, path)
     except OSError:  # a cache: asked again next time
         tmp.unlink(missing_ok=True)

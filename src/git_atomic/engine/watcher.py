@@ -116,7 +116,7 @@ def clock(repo: Repo) -> Clock | None:
     with contextlib.suppress(OSError):
         if found is None:  # by rename: whatever stands there (a FIFO) is replaced, not opened
             tmp = mark.with_name(f"{mark.name}.{os.getpid()}.tmp")
-            tmp.write_text(_watch_state(repo))
+            wholefile.write_new(tmp, _watch_state(repo).encode())
             os.replace(tmp, mark)
         else:
             mark.unlink(missing_ok=True)
@@ -393,7 +393,8 @@ def remember(
 
     scratch = path.with_name(f"{path.name}.{os.getpid()}")
     with contextlib.suppress(OSError):  # a cache: without it the next scan is the usual one
-        scratch.write_text(
+        wholefile.write_new(
+            scratch,
             json.dumps(
                 {
                     "tree": tree,
@@ -411,7 +412,7 @@ def remember(
                         else {"specials": {os.fsdecode(p): m for p, m in specials.items()}}
                     ),
                 }
-            )
+            ).encode(),
         )
         os.replace(scratch, path)
 

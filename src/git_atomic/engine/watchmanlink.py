@@ -159,7 +159,7 @@ def socket_name(repo: Repo, *, learn: bool = False) -> str | None:
         return sockname if isinstance(sockname, str) else None
     with contextlib.suppress(OSError):
         tmp = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"key": key, "sockname": sockname}))
+        wholefile.write_new(tmp, json.dumps({"key": key, "sockname": sockname}).encode())
         os.replace(tmp, kept)
     return sockname
 
