@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from git_atomic.core import wholefile
 from git_atomic.core.errors import ConfigError, RefusedError
 from git_atomic.core.records import dataclass, field
 
@@ -259,7 +260,8 @@ def _load(path: Path, layout: Layout) -> dict[str, Any]:
     try:
         # Past a byte order mark (Notepad's, PowerShell's `Out-File`): read as no JSON, the
         # file was refused; it is written back without one, as every platform reads it.
-        text = utf8_text(path.read_bytes())
+        # Never through a link that came after the check (`_refuse_links`), nor a FIFO's wait.
+        text = utf8_text(wholefile.read(path, limit=1 << 24))
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError) as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 
+from git_atomic.core import wholefile
 from git_atomic.core.errors import GitError, UsageError
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
@@ -107,10 +108,10 @@ def _interrupted_restore(repo: git.Repo) -> commandresults.InterruptedRestore | 
     import json
 
     try:
-        intent = json.loads((repo.git_dir / context.PENDING_RESTORE).read_text())
+        intent = json.loads(wholefile.read(repo.git_dir / context.PENDING_RESTORE))
     except FileNotFoundError:
         return None
-    except ValueError:
+    except (OSError, ValueError):  # (a link, a FIFO: never read through, never waited on)
         intent = {}
     return commandresults.InterruptedRestore(
         intent.get("event"), intent.get("target"), intent.get("rescue")

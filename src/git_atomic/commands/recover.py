@@ -22,7 +22,7 @@ from git_atomic.agents import turnkilledend
 from git_atomic.agents.turnstate import OPEN_MARKS
 from git_atomic.commands import recoverbeside, recoverdone, recoverturns
 from git_atomic.commands.recoverdone import Action, Recovery
-from git_atomic.core import children, failpoints
+from git_atomic.core import children, failpoints, wholefile
 from git_atomic.core.errors import BusyError, GitError, RefusedError
 from git_atomic.core.journalrows import OpRow, Owner
 from git_atomic.core.lock import WorktreeLock, process_alive, remove_common_left
@@ -176,11 +176,12 @@ def _needs_recovery(op: OpRow) -> bool:
 def _finish_outside_restore(engine: Engine, done: Recovery) -> None:
     pending = engine.repo.git_dir / PENDING_FILE
     try:
-        intent = json.loads(pending.read_text())
+        intent = json.loads(wholefile.read(pending))  # (never through a link, nor a FIFO)
     except FileNotFoundError:
         return
-    except ValueError:
-        # Written by rename, so never half written; a file we cannot read is not ours to act on.
+    except (OSError, ValueError):
+        # Written by rename, so never half written; a file we cannot read is not ours to act on
+        # (nor one that is no regular file: a link's target is never read, a FIFO waited on).
         aside = pending.with_name(f"{PENDING_FILE}.unreadable")
         pending.replace(aside)
         done.problems.append(f"{pending} could not be read; moved to {aside.name}")

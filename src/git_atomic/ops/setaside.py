@@ -22,6 +22,7 @@ import os
 import stat
 from pathlib import Path
 
+from git_atomic.core import wholefile
 from git_atomic.core.lock import held_unless_dead
 from git_atomic.engine import checkpoint, discovery, dotgit, git, gitlinks
 from git_atomic.ops import context
@@ -51,7 +52,7 @@ def _open_op_target(where: git.Repo) -> str | None:
     """The state `recover` or `abort` goes back to: a restore's target under way, else the
     first checkpoint of the operation open in the worktree; None where neither is."""
     with contextlib.suppress(OSError, ValueError, KeyError):
-        return str(json.loads((where.git_dir / context.PENDING_RESTORE).read_text())["target"])
+        return str(json.loads(wholefile.read(where.git_dir / context.PENDING_RESTORE))["target"])
     if not (where.state_dir / "journal.sqlite3").is_file():
         return None
     journal = context.open_journal(where)
