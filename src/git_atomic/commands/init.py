@@ -8,6 +8,7 @@ where each gate came from, for the person to read and adjust.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -26,6 +27,7 @@ from git_atomic.engine import discovery
 from git_atomic.ops import output
 
 _NPM_PLACEHOLDER: Final = "no test specified"  # what `npm init` writes as its test script
+_LIMIT: Final = 1 << 24  # a project file read whole (a larger one: cut there, never hung on)
 
 
 @dataclass(frozen=True)
@@ -71,10 +73,25 @@ def _target(root: Path) -> tuple[Path, str | None]:
     return own, None
 
 
+def _own(path: Path) -> bytes:
+    """A project file's bytes, never through a link out of the worktree (what it leads to is
+    not this project's: OSError ELOOP), nor a FIFO's wait. One linked inside it is read as the
+    file it names, opened folder by folder from the top (wholefile.read_beneath), as the
+    configuration is (core/config)."""
+    top, real = os.path.realpath(path.parent), os.path.realpath(path)
+    if os.path.commonpath([real, top]) != top:
+        raise OSError(errno.ELOOP, "a link out of the worktree", str(path))
+    return wholefile.read_beneath(top, os.path.relpath(real, top), limit=_LIMIT)
+
+
 def _toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(utf8_text(path.read_bytes()))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return tomllib.loads(utf8_text(_own(path)))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return {}  # a link: never read, and never written through (`_write` says so)
+        raise UsageError(f"init: cannot read {path.name}: {exc}") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"init: cannot read {path.name}: {exc}") from None
 
 
@@ -138,7 +155,7 @@ def _python(root: Path, *, with_tests: bool) -> list[Found]:
 
 def _node(root: Path, *, with_tests: bool) -> list[Found]:
     try:
-        package = json.loads((root / "package.json").read_bytes())  # UTF-8, UTF-16, a BOM
+        package = json.loads(_own(root / "package.json"))  # UTF-8, UTF-16, a BOM
     except (OSError, ValueError):
         return []
     scripts = package.get("scripts") if isinstance(package, dict) else None
@@ -167,7 +184,7 @@ def _make_targets(path: Path) -> set[str]:
 
 def _text(path: Path) -> str:
     try:
-        return path.read_text(errors="replace")
+        return _own(path).decode("utf-8", "replace")
     except OSError:
         return ""
 
@@ -223,7 +240,7 @@ def _write(target: Path, text: str) -> None:
             hint="put the file itself there, or write the configuration by hand",
         )
     if target.name == PYPROJECT_FILE:
-        theirs = utf8_text(target.read_bytes())
+        theirs = utf8_text(_own(target))
         text = _without_our_tables(theirs).rstrip("\n") + "\n\n" + text
     mode = 0o644
     with contextlib.suppress(OSError):
