@@ -52,3 +52,31 @@ def test_an_agents_settings_file_that_is_a_fifo_is_not_waited_on(repo: GitRepo) 
     res = repo.atomic("hooks", "install", "claude-code", check=2, timeout=60)
     assert "cannot read it" in res.stderr and len(res.stderr.splitlines()) == 1, res.stderr
     assert sorted(p.name for p in path.parent.iterdir()) == ["settings.json"]
+
+
+def test_a_child_record_that_is_a_link_ends_no_process_of_yours(tmp_path: Path) -> None:
+    """`recover` ends the process group a killed git-atomic's command left (core/children.py),
+    named in a record beside the lock. A link there to a file elsewhere naming a group of
+    yours (its leader's start time read from /proc, an owner long dead) had that group killed;
+    the record is read as state files are now: the link removed itself, nothing ended."""
+    import subprocess
+
+    from git_atomic.core import children
+    from git_atomic.core.lock import process_start
+
+    yours = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        forged = tmp_path / "elsewhere.json"
+        record = {"pgid": yours.pid, "start": process_start(yours.pid), "owner": dead.pid}
+        forged.write_text(json.dumps(record))
+        mtime = forged.stat().st_mtime_ns
+        (tmp_path / "child").symlink_to(forged)
+        assert children.stop_orphaned_child(tmp_path / "child") is None
+        assert yours.poll() is None  # alive
+        assert not os.path.lexists(tmp_path / "child")
+        assert forged.read_text() == json.dumps(record) and forged.stat().st_mtime_ns == mtime
+    finally:
+        yours.kill()
+        yours.wait()

@@ -127,11 +127,13 @@ def stop_orphaned_child(record: Path) -> int | None:
     from git_atomic.core.lock import process_alive
 
     try:
-        data = json.loads(record.read_text())
+        # Never through a link (a file elsewhere would name a process group of yours to end),
+        # nor a FIFO's wait: one is no record of ours, removed itself.
+        data = json.loads(wholefile.read(record))
         pgid, start, owner = int(data["pgid"]), data.get("start"), int(data["owner"])
     except FileNotFoundError:
         return None
-    except (ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError):
         record.unlink(missing_ok=True)
         return None
     if process_alive(owner, None) and owner != os.getpid():

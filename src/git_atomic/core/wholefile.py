@@ -95,7 +95,7 @@ def write_new(path: Path | str, data: bytes, *, mode: int = 0o644) -> None:
         os.close(fd)
 
 
-def read(path: Path, *, limit: int = 1 << 20) -> bytes:
+def read(path: Path | str, *, limit: int = 1 << 20) -> bytes:
     """The content of the regular file `path`, at most `limit` bytes: a link there is not
     followed (nothing outside the repository is read), a fifo is never waited on, a folder or
     a device is no state file. Raises OSError for each (FileNotFoundError where nothing is)."""
