@@ -219,18 +219,25 @@ def _differing(
     return found
 
 
+def _varint(data: bytes, at: int) -> tuple[int, int]:
+    """git's offset varint at `at` (decode_varint: how much of the path before a version 4
+    entry's path drops), and where what follows it starts."""
+    byte = data[at]
+    at += 1
+    value = byte & 0x7F
+    while byte & 0x80:
+        byte = data[at]
+        at += 1
+        value = ((value + 1) << 7) | (byte & 0x7F)
+    return value, at
+
+
 def _entry_at(data: bytes, at: int, width: int, version: int, last: bytes) -> tuple[bytes, int]:
     """The path and length of the entry at `at` (`last`: the path of the one before it)."""
     flags = int.from_bytes(data[at + 40 + width : at + 42 + width], "big")
     name = at + 42 + width + (2 if flags & 0x4000 else 0)
     if version == 4:
-        byte = data[name]
-        name += 1
-        drop = byte & 0x7F
-        while byte & 0x80:
-            byte = data[name]
-            name += 1
-            drop = ((drop + 1) << 7) | (byte & 0x7F)
+        drop, name = _varint(data, name)
         stop = data.index(0, name)
         return (last[: len(last) - drop] if drop else last) + data[name:stop], stop + 1 - at
     length = flags & 0xFFF
@@ -266,13 +273,7 @@ def _parse(
             name += 2
         wanted = mode & 0o170000 == _REGULAR
         if version == 4:
-            byte = data[name]  # git's offset varint (decode_varint)
-            name += 1
-            drop = byte & 0x7F
-            while byte & 0x80:
-                byte = data[name]
-                name += 1
-                drop = ((drop + 1) << 7) | (byte & 0x7F)
+            drop, name = _varint(data, name)
             stop = data.index(0, name)
             last = (last[: len(last) - drop] if drop else last) + data[name:stop]
             path = last
