@@ -49,6 +49,13 @@ def test_a_commit_leaves_out_a_file_of_yours_a_link_unhid(repo: GitRepo, where: 
     else:
         seen = outside(repo, "other-rules", b"other/\n")
         swap = f"rm {rel} && ln -s {seen[0]} {rel}"
+    commits_without_env(repo, swap, seen)
+
+
+def commits_without_env(repo: GitRepo, swap: str, seen: tuple[Path, bytes, int]) -> None:
+    """A commits-mode run that does `swap` and makes `made.txt`: its commit holds `made.txt`
+    and not your `.env` (a rule of yours hides it), which stays as it is, and the file outside
+    (`seen`) is neither read into the commit nor changed."""
     time.sleep(0.05)  # all of it older than PRE-OP by more than the clock's grain
     head = repo.head()
 
