@@ -67,6 +67,7 @@ BEFORE_SCAN = {
         ".engine.objectformat",
         ".engine.rulefiles",  # which files hold git's rules (tiny: os alone): conversion.py's
         ".engine.safefs",
+        ".engine.safereach",  # its paths reached and read (split from safefs.py: os, stat)
         ".engine.scan",
         ".engine.reconcile",  # the scan's parts: its paths made the user's,
         ".engine.scanindex",  # the scan index's files and ref,

@@ -1,17 +1,13 @@
-"""The worktree reached component by component, never through a symbolic link.
+"""The worktree's files written and removed, never through a symbolic link.
 
-Every file the engine reads or writes in a worktree goes through a `Tree`: each folder on the
-way is opened with `O_NOFOLLOW | O_DIRECTORY` from the one before it, starting at the top of
-the worktree, and the last component is then read, written, removed or looked at relative to
-that folder's descriptor (`openat`, `mkdirat`, `unlinkat`, `symlinkat`, `readlinkat`,
-`fstatat` without following). A link, a file or nothing where a folder must be means the path
-is not there: what lies beyond a link is never ours, as git itself sees it. A link is only
-ever looked at, read (`readlink`) or removed itself. Because every step starts from a
+Every file the engine reads or writes in a worktree goes through a `Tree`: its paths are
+reached as safereach.py's `Reach` reaches them (each folder opened from the one before it,
+`O_NOFOLLOW | O_DIRECTORY`), and the last component is then written, removed or changed
+relative to that folder's descriptor (`openat`, `mkdirat`, `unlinkat`, `symlinkat`). A link is
+only ever looked at, read (`readlink`) or removed itself. Because every step starts from a
 descriptor already held, swapping a folder for a link at any instant cannot send a write
-elsewhere: at worst the step finds the link and stops.
-
-Folders' descriptors are kept while the `Tree` is open, so a restore of many files in one
-folder opens that folder once.
+elsewhere: at worst the step finds the link and stops. A removal is a compare-and-swap
+(`take`): what is removed is moved aside first and looked at there.
 """
 
 from __future__ import annotations
@@ -21,28 +17,17 @@ import errno
 import os
 import stat
 from collections.abc import Callable, Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING, NamedTuple
 
 from git_atomic.engine import fdcalls
+from git_atomic.engine.safereach import DIR_FLAGS, FILE_FLAGS, NOT_THERE, Reach, split
+from git_atomic.engine.safereach import Blocked as Blocked  # the package's, named from here
+from git_atomic.engine.safereach import lstat_at as lstat_at
 
 if TYPE_CHECKING:
     from git_atomic.engine.trash import Bin
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # never a fifo's wait
-_FIFO_FLAGS = _FILE_FLAGS  # a FIFO made again, opened to give it its bits
-# Errors that mean "a component is not a folder we may enter": a link (ELOOP), a file
-# (ENOTDIR), nothing (ENOENT).
-_NOT_THERE = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
-
-
-class Blocked(Exception):
-    """Something that is not a folder (a link, a file) stands where a folder must be."""
-
-    def __init__(self, path: bytes) -> None:
-        super().__init__(path)
-        self.path = path  # from the top of the worktree
+_FIFO_FLAGS = FILE_FLAGS  # a FIFO made again, opened to give it its bits
 
 
 class Taken(NamedTuple):
@@ -55,7 +40,7 @@ class Taken(NamedTuple):
     moved: bytes
 
 
-class Tree:
+class Tree(Reach):
     """A worktree's files, reached from its top folder without following links. `aside`: a
     folder of ours (the git dir's), into which `take` moves what it removes (None, or on
     another file system: a hidden name beside the file). `trash`: a folder of ours, beside
@@ -69,8 +54,7 @@ class Tree:
         aside: bytes | str | None = None,
         trash: bytes | str | None = None,
     ) -> None:
-        self.root = os.fsencode(root)
-        self._fds: dict[bytes, int] = {}
+        super().__init__(root)
         self._aside = None if aside is None else os.fsencode(aside)
         self._bin: Bin | None = None
         if trash is not None:  # a restore's (imported by it alone)
@@ -80,22 +64,9 @@ class Tree:
         self._aside_fd: int | None = None
         self._taken = 0
         self._pid = os.getpid()  # in the names `take` moves files to (a system call each time)
-        # The folders `make_folders` made, in the order made: a restore gives each the bits
-        # its target's capture saw (restorefiles.Specials.give_bits).
-        self.made: list[bytes] = []
-
-    def __enter__(self) -> Tree:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
-        fds, self._fds = self._fds, {}
-        for fd in fds.values():
-            os.close(fd)
+        super().close()
         if self._aside_fd is not None:
             os.close(self._aside_fd)
             self._aside_fd = None
@@ -137,7 +108,7 @@ class Tree:
                 self._note_beside(dir_fd, name)  # so `recover` finds it, were we killed
                 os.rename(name, moved, src_dir_fd=dir_fd, dst_dir_fd=aside)
         except OSError as exc:
-            if exc.errno in _NOT_THERE:
+            if exc.errno in NOT_THERE:
                 self._forget_beside(moved)
                 return None
             raise
@@ -205,199 +176,10 @@ class Tree:
         if self._aside_fd is None and self._aside is not None:
             try:
                 os.makedirs(self._aside, exist_ok=True)
-                self._aside_fd = os.open(self._aside, _DIR_FLAGS)
+                self._aside_fd = os.open(self._aside, DIR_FLAGS)
             except OSError:
                 self._aside = None
         return self._aside_fd if self._aside is not None else None
-
-    # --- folders -------------------------------------------------------------------------
-    def folder(self, rel: bytes) -> int | None:
-        """A descriptor of the folder `rel` (b"" for the top); None when a component is
-        missing, a link or not a folder."""
-        fd = self._fds.get(rel)
-        if fd is not None:
-            return fd
-        if not rel:
-            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        else:
-            parent, name = _split(rel)
-            parent_fd = self.folder(parent)
-            if parent_fd is None:
-                return None
-            try:
-                fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
-            except OSError as exc:
-                if exc.errno in _NOT_THERE:
-                    return None
-                raise
-        self._fds[rel] = fd
-        return fd
-
-    def make_folders(self, rel: bytes) -> int:
-        """The folder `rel`, made where missing (mode 0777 less the umask, as `mkdir -p`).
-        Raises `Blocked` naming the first component that is there but not a folder."""
-        fd = self.folder(rel)
-        if fd is not None:
-            return fd
-        if not rel:
-            raise Blocked(rel)  # the top of the worktree is gone
-        parent, name = _split(rel)
-        parent_fd = self.make_folders(parent)
-        made = False
-        with contextlib.suppress(FileExistsError):  # a link or a file: found just below
-            os.mkdir(name, 0o777, dir_fd=parent_fd)
-            made = True
-        fd = self.folder(rel)
-        if fd is None:
-            raise Blocked(rel)
-        if made:
-            fdcalls.give(fd, fdcalls.owner_of(parent_fd))
-            self.made.append(rel)
-        return fd
-
-    def forget(self, rel: bytes) -> None:
-        """Close the descriptors of `rel` and of everything under it (it was removed)."""
-        prefix = rel + b"/"
-        for key in [k for k in self._fds if k == rel or k.startswith(prefix)]:
-            os.close(self._fds.pop(key))
-
-    # --- entries -------------------------------------------------------------------------
-    def _parent(self, rel: bytes) -> tuple[int, bytes] | None:
-        parent, name = _split(rel)
-        fd = self.folder(parent)
-        return None if fd is None else (fd, name)
-
-    def lstat(self, rel: bytes) -> os.stat_result | None:
-        """What is at `rel` itself (a link is a link); None when nothing is, or when the path
-        goes through a link or a file."""
-        where = self._parent(rel)
-        if where is None:
-            return None
-        try:
-            return os.stat(where[1], dir_fd=where[0], follow_symlinks=False)
-        except OSError as exc:
-            if exc.errno in _NOT_THERE:
-                return None
-            raise
-
-    def lstat_many(self, rels: Sequence[bytes]) -> list[os.stat_result | None]:
-        """`lstat` of each of `rels`, each folder looked up once for a run of paths in it
-        (git lists paths sorted, so those of a folder come together)."""
-        found: list[os.stat_result | None] = []
-        last: bytes | None = None
-        fd: int | None = None
-        for rel in rels:
-            parent, name = _split(rel)
-            if parent != last:
-                last, fd = parent, self.folder(parent)
-            if fd is None:
-                found.append(None)
-                continue
-            try:
-                found.append(os.stat(name, dir_fd=fd, follow_symlinks=False))
-            except OSError as exc:
-                if exc.errno not in _NOT_THERE:
-                    raise
-                found.append(None)
-        return found
-
-    def kind(self, rel: bytes) -> int | None:
-        """`stat.S_IFMT` of what is at `rel`, or None (see `lstat`)."""
-        st = self.lstat(rel)
-        return None if st is None else stat.S_IFMT(st.st_mode)
-
-    def read(self, rel: bytes) -> bytes | None:
-        """The bytes of the regular file at `rel`; None when it is not one (or not there)."""
-        fd = self._open_regular(rel)
-        if fd is None:
-            return None
-        try:
-            chunks = []
-            while chunk := os.read(fd, 1 << 20):
-                chunks.append(chunk)
-            return b"".join(chunks)
-        finally:
-            os.close(fd)
-
-    def _open_regular(self, rel: bytes) -> int | None:
-        """A descriptor of the regular file at `rel`, reached without following a link; None
-        when there is none (a folder, a fifo, a device: never read one)."""
-        where = self._parent(rel)
-        if where is None:
-            return None
-        try:
-            fd = os.open(where[1], _FILE_FLAGS, dir_fd=where[0])
-        except OSError as exc:
-            if exc.errno in _NOT_THERE:
-                return None
-            raise
-        regular = False
-        try:
-            regular = stat.S_ISREG(os.fstat(fd).st_mode)
-        finally:
-            if not regular:
-                os.close(fd)
-        return fd if regular else None
-
-    def attributes(self, rel: bytes) -> tuple[tuple[str, bytes], ...]:
-        """The extended attributes of the regular file at `rel` (an ACL is one:
-        `system.posix_acl_access`), for the file written over it (`write`): none where there
-        are none, where the system has none, or where they cannot be read."""
-        if not hasattr(os, "listxattr"):
-            return ()
-        where = self._parent(rel)
-        if where is None:
-            return ()
-        # Most files have none: asked in one call by the folder's descriptor (Linux's
-        # /proc/self/fd; the name itself not followed), without opening the file. Those that
-        # have some are read from the file opened as a regular one.
-        with contextlib.suppress(OSError):
-            proc = b"/proc/self/fd/%d/" % where[0] + where[1]
-            if not os.listxattr(proc, follow_symlinks=False):
-                return ()
-        try:
-            fd = self._open_regular(rel)
-        except OSError:
-            return ()
-        if fd is None:
-            return ()
-        try:
-            return tuple((name, os.getxattr(fd, name)) for name in os.listxattr(fd))
-        except OSError:
-            return ()
-        finally:
-            os.close(fd)
-
-    def readlink(self, rel: bytes) -> bytes | None:
-        """The target of the link at `rel` (never followed); None when it is not a link."""
-        where = self._parent(rel)
-        if where is None:
-            return None
-        try:
-            return os.readlink(where[1], dir_fd=where[0])
-        except OSError as exc:
-            if exc.errno in (*_NOT_THERE, errno.EINVAL):
-                return None
-            raise
-
-    def reachable(self, rel: bytes) -> bool:
-        """Whether every folder on the way to `rel` is a real folder (not a link, not a
-        file): a path git may be given to read."""
-        return self._parent(rel) is not None
-
-    def export(self, rel: bytes, dest: bytes) -> bool:
-        """Copy the regular file at `rel` to `dest` outside the worktree, for git to read there:
-        git reading `rel` by name would follow a link in its folders. (A copy, not a hard link:
-        a link changes the file's ctime, and git would take it for changed.) False when `rel`
-        is not a regular file."""
-        import shutil
-
-        fd = self._open_regular(rel)
-        if fd is None:
-            return False
-        with os.fdopen(fd, "rb") as source, open(dest, "wb") as copy:
-            shutil.copyfileobj(source, copy, 1 << 20)
-        return True
 
     def unlink(self, rel: bytes) -> bool:
         """Remove the file or link at `rel` (the link itself); False when nothing was there."""
@@ -407,7 +189,7 @@ class Tree:
         try:
             os.unlink(where[1], dir_fd=where[0])
         except OSError as exc:
-            if exc.errno in _NOT_THERE:
+            if exc.errno in NOT_THERE:
                 return False
             raise
         return True
@@ -497,7 +279,7 @@ class Tree:
         write. `attributes`: the extended attributes of the file it replaces (`attributes`),
         set after the mode (an ACL's mask is the group's bits), each where we may (a
         `security.` or `trusted.` one only root may set: left out)."""
-        parent, name = _split(rel)
+        parent, name = split(rel)
         fd_dir = self.folder(parent)
         if fd_dir is None:
             raise Blocked(parent)
@@ -532,7 +314,7 @@ class Tree:
     def mkfifo(self, rel: bytes, mode: int) -> None:
         """Create the FIFO `rel` (it must not exist) with the bits of `mode`, the umask's
         aside; its folders must exist."""
-        parent, name = _split(rel)
+        parent, name = split(rel)
         fd_dir = self.folder(parent)
         if fd_dir is None:
             raise Blocked(parent)
@@ -555,7 +337,7 @@ class Tree:
             os.close(fd)
 
     def symlink(self, rel: bytes, target: bytes) -> None:
-        parent, name = _split(rel)
+        parent, name = split(rel)
         fd_dir = self.folder(parent)
         if fd_dir is None:
             raise Blocked(parent)
@@ -573,11 +355,11 @@ class Tree:
         if where is None:
             return False
         try:
-            fd = os.open(where[1], _FILE_FLAGS, dir_fd=where[0])
+            fd = os.open(where[1], FILE_FLAGS, dir_fd=where[0])
         except PermissionError:
             return fdcalls.chmod_unreadable(where[0], where[1], mode)
         except OSError as exc:
-            if exc.errno in _NOT_THERE:
+            if exc.errno in NOT_THERE:
                 return False
             raise
         try:
@@ -587,21 +369,3 @@ class Tree:
         finally:
             os.close(fd)
         return True
-
-
-def lstat_at(dir_fd: int, name: bytes) -> os.stat_result | None:
-    """What is at `name` in the folder open as `dir_fd`, itself (a link is a link); None when
-    nothing is there (any more)."""
-    try:
-        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    except OSError as exc:
-        if exc.errno in _NOT_THERE:
-            return None
-        raise
-
-
-def _split(rel: bytes) -> tuple[bytes, bytes]:
-    parent, _, name = rel.rpartition(b"/")
-    if not name or name in (b".", b"..") or b"\0" in rel:
-        raise ValueError(f"not a path inside a worktree: {rel!r}")
-    return parent, name
