@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from git_atomic.engine import scan
+from git_atomic.engine import statuslist
 from testing import oracle
 from testing.gitrepo import GitRepo
 
@@ -45,7 +45,7 @@ def test_a_dot_git_in_another_case_beside_a_nested_repository(repo: GitRepo) -> 
     made = "mkdir -p h/.GIT/x && echo a > h/.GIT/x/y && echo b > .Git && echo op > README; exit 1"
     repo.atomic("run", "--", "sh", "-c", made, check=1)
     after = oracle.walk(repo.path)
-    assert {p: v for p, v in after.items() if not scan.dot_git_variant(p)} == before
+    assert {p: v for p, v in after.items() if not statuslist.dot_git_variant(p)} == before
     assert repo.read("h/.GIT/x/y") == b"a\n" and repo.read(".Git") == b"b\n"
     assert "interrupted" not in repo.atomic("status", check=0).stdout
 

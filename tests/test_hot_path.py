@@ -71,6 +71,8 @@ BEFORE_SCAN = {
         ".engine.scan",
         ".engine.reconcile",  # the scan's parts: its paths made the user's,
         ".engine.scanindex",  # the scan index's files and ref,
+        ".engine.scanseed",  # a scan seeded from a copy of your index (early.py's),
+        ".engine.statuslist",  # what its `git status` lists, read,
         ".engine.splitindex",  # which shared index an index file uses (tiny: os alone)
         ".engine.scanracy",  # its entries racily clean by ctime, smudged (tiny: os alone)
         ".engine.indexentries",  # an index's entries, read in place (tiny: os alone)
@@ -129,6 +131,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.snapshot",
         ".engine.commitview",  # commits mode's view of the files: what your git would stage
         ".engine.capturedisk",  # its reading of the files (a scan, or `add -A`)
+        ".engine.scankeep",  # (the scan's index kept for the next one)
         ".engine.heldanyway",  # what git's reading does not show, and a capture holds anyway
         ".engine.scanbits",  # the clean files' permission bits, kept beside the scan index
         ".engine.infoexclude",  # the repository's own ignore rules, part of the state

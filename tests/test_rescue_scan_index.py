@@ -1,7 +1,8 @@
 """A rollback's rescue keeps no scan index of its own where the restore goes back to the tree its
 scan started from (an `abort`, a failed run): that tree's scan index stays the worktree's, and
 the rescue's update of its copy (`update-index --index-info`, an index read and written whole)
-is never made (scan.keep, scantree.Deferred). What the next captures hold is still the disk's."""
+is never made (scankeep.keep, scantree.Deferred). What the next captures hold is still the
+disk's."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from git_atomic.engine import discovery, scan
+from git_atomic.engine import discovery, statuslist
 from testing import oracle
 from testing.agents import claude_hook
 from testing.differential import CONTENTS, scenario
@@ -707,7 +707,7 @@ def test_dot_git_in_another_case_is_refused_not_lost(repo: GitRepo, name: str) -
     assert name in res.stderr and "letter case" in res.stderr, res.stderr
     os.unlink(repo.path / name)
     made = f"mkdir -p \"$(dirname '{name}')\"; echo op > '{name}'; echo op >> a; exit 1"
-    _one_made_stays(repo, made, scan.dot_git_variant)
+    _one_made_stays(repo, made, statuslist.dot_git_variant)
     assert (repo.path / name).read_bytes() == b"op\n"
 
 

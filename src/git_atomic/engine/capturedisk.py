@@ -26,9 +26,11 @@ from git_atomic.engine import (
     scan,
     scanbits,
     scanindex,
+    scankeep,
     scantree,
     staged,
     stalls,
+    statuslist,
 )
 from git_atomic.engine.early import Early
 from git_atomic.engine.git import Repo
@@ -423,7 +425,7 @@ class Disk:
             # between the two must not leave it naming the new one: scanbits.py), then is kept
             # anew.
             scanbits.forget(self.repo)
-            kept_lines = scan.keep(self.scanning, tree)
+            kept_lines = scankeep.keep(self.scanning, tree)
             lines += kept_lines
             kept, self.scanning = self.scanning, None
             # The bits hold for whichever scan index the ref names next (scanbits.py)
@@ -433,7 +435,7 @@ class Disk:
             failpoints.hit("capture:scan-kept")  # its file in place, not yet its ref
         self.repo.update_refs(lines, message=f"git-atomic: {message}")
         if kept is not None:
-            scan.retire(kept, tree)
+            scankeep.retire(kept, tree)
 
     def stop(self) -> None:
         """Stop every git process of this reading still running (stalls.py): none is waited
@@ -481,10 +483,10 @@ def _scanned(
     folders are left out of the reading, and it runs again.
 
     And it dies at a name that is `.git` in another letter case (`sub/.GIT/config`), which git
-    refuses to track whatever its settings (scan.dot_git_variant): such a folder or file is left
-    out as a scan leaves it out, and returned with the special paths."""
+    refuses to track whatever its settings (statuslist.dot_git_variant): such a folder or file
+    is left out as a scan leaves it out, and returned with the special paths."""
     res = adding.wait(check=False)
-    scan.refuse_unreadable(res.stderr, repo.root)
+    statuslist.refuse_unreadable(res.stderr, repo.root)
     if res.returncode == 0 or b"outside of your sparse-checkout definition" in res.stderr:
         return {}, frozenset()
     special = {}
@@ -507,10 +509,12 @@ def _scanned(
             *("add", "-A", "--sparse", "--", ".", *left_out),
         )
         again = repo.run(*add_all, env=env, check=False)
-        scan.refuse_unreadable(again.stderr, repo.root)
+        statuslist.refuse_unreadable(again.stderr, repo.root)
         if again.returncode == 0 or b"outside of your sparse-checkout" in again.stderr:
             _add_as_on_disk(repo, env, raw)
-            unholdable = (p for p in unborn if scan.dot_git_variant(p) or scan.gitmodules_link(p))
+            unholdable = (
+                p for p in unborn if statuslist.dot_git_variant(p) or statuslist.gitmodules_link(p)
+            )
             return special, frozenset(unholdable)
         more = (_unborn_repositories(again.stderr) | _dot_git_variants(again.stderr)) - unborn
         more_raw = _unconvertible(again.stderr) - raw
@@ -564,7 +568,7 @@ def _dot_git_variants(stderr: bytes) -> set[bytes]:
     refused (`sub/.GIT/config` -> `sub/.GIT`): the whole folder is left out in one round."""
     found = set()
     for m in _INVALID_PATH.finditer(stderr):
-        if scan.gitmodules_link(m.group(1)):  # a `.gitmodules` link: refused as well
+        if statuslist.gitmodules_link(m.group(1)):  # a `.gitmodules` link: refused as well
             found.add(m.group(1))
             continue
         parts = m.group(1).split(b"/")

@@ -233,7 +233,7 @@ def _seeded(repo: git.Repo, tmp: Path, scratch: Path) -> Scan | None:
             return None  # a link is git dir state (gitstate.py), never read
     except OSError:
         return None
-    from git_atomic.engine import scan
+    from git_atomic.engine import scan, scanseed
 
     seed = tmp / f"scan-{os.getpid()}-seed"
     seed.unlink(missing_ok=True)
@@ -241,7 +241,7 @@ def _seeded(repo: git.Repo, tmp: Path, scratch: Path) -> Scan | None:
         os.link(repo.index_path, seed)
         # Before the scan reads it: a file written in place since (not git's way, but `cp` over
         # it is one) has another mtime or checksum by the time the capture compares.
-        key = scan.file_key(seed)
+        key = scanseed.file_key(seed)
     except OSError:
         return None  # a copy could not be told from your index later: the capture seeds it
     try:

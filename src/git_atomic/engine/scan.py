@@ -26,8 +26,18 @@ from typing import Final
 
 from git_atomic.core import process
 from git_atomic.core.errors import GitError
-from git_atomic.engine import reconcile, scanindex, scanracy, scantree, splitindex, stalls, watcher
+from git_atomic.engine import (
+    reconcile,
+    scanindex,
+    scanracy,
+    scanseed,
+    scantree,
+    stalls,
+    statuslist,
+    watcher,
+)
 from git_atomic.engine.git import Repo, worktree_key
+from git_atomic.engine.statuslist import UNLISTABLE_SINCE as UNLISTABLE_SINCE  # (its callers')
 
 _STATUS: Final = (
     "status",
@@ -39,7 +49,7 @@ _STATUS: Final = (
 )
 # What git says when an index's untracked cache was made for another worktree path (the
 # worktree was moved or copied since; git names the path in the cache): it does not use it.
-_FOREIGN_CACHE: Final = b"untracked cache is disabled on this system or location"
+FOREIGN_CACHE: Final = b"untracked cache is disabled on this system or location"
 
 
 class Scan:
@@ -87,12 +97,14 @@ class Scan:
         self.specials_known: dict[bytes, int] | None = None
         self.specials_listed: dict[bytes, int] | None = None
         self.untracked_config: tuple[str, ...] = ()
-        # git said the scan index's untracked cache is another worktree's (`_FOREIGN_CACHE`).
+        # git said the scan index's untracked cache is another worktree's (`FOREIGN_CACHE`).
         self.foreign_cache = False
         # Seeded before the capture linked your index (early.py): a link to the index file it
         # was seeded from, until the capture has compared it with its own (`same_seed`).
         self.seed: Path | None = None
-        self.seed_key: tuple[int | bytes, ...] = ()  # its `file_key` when it was linked
+        self.seed_key: tuple[
+            int | bytes, ...
+        ] = ()  # its `file_key` (scanseed.py) when it was linked
         # The second this scan started looking in: stat data it takes is no older, and what it
         # keeps of it from that second on is smudged (scanracy.py).
         self.since = 0
@@ -129,32 +141,10 @@ def start(
         split = repo.quarantine is None and scanindex.is_split(repo, base)
     elif seed is not None:
         base, known_tree = None, None
-        try:
-            seed_written = seed.stat().st_mtime_ns // 1_000_000_000
-        except OSError:
+        seeded = scanseed.seeded(repo, seed, scratch, env)
+        if seeded is None:
             return None
-        scanindex.share(seed, scratch)
-        since = scanracy.since_now(scratch)
-        # Your index is a split index: ours must never depend on your shared index.
-        if (
-            splitindex.shared_of(repo, scratch) is not None
-            and repo.run(
-                *scanindex.git_config(False),
-                "update-index",
-                "--no-split-index",
-                env=env,
-                check=False,
-            ).returncode
-            != 0
-        ):
-            scratch.unlink(missing_ok=True)
-            return None
-        # Your index's entries taken in the second it was written may hide a change made later
-        # in that second: its bytes are compared by this scan (git's rule, for the ctime too).
-        if not scanracy.smudge(scratch, min(seed_written, since), sha256=repo.sha256):
-            scratch.unlink(missing_ok=True)
-            return None
-        split = repo.quarantine is None and scratch.stat().st_size >= scanindex.split_at()
+        since, split = seeded
     else:
         return None
     # git's untracked cache trusts folder mtimes; `core.untrackedCache=false` says not to here.
@@ -163,7 +153,7 @@ def start(
     # configuration is read.
     untracked: tuple[str, ...] = ()
     if read_config or base is None:
-        untracked = _untracked_cache(repo)
+        untracked = untracked_cache(repo)
     # A dry run asks no Watchman: its answer waits for a cookie file Watchman writes in the
     # repository (quarantine.py).
     if base is not None and known_tree is not None and repo.quarantine is None:
@@ -191,7 +181,7 @@ def _a_file(path: Path) -> bool:
 _UNTRACKED: Final = "core.untrackedCache"
 
 
-def _untracked_cache(repo: Repo) -> tuple[str, ...]:
+def untracked_cache(repo: Repo) -> tuple[str, ...]:
     value = repo.config("core.untrackedCache")  # `keep`, or a boolean as git reads one
     cache = value is None or value.strip().lower() == "keep" or repo.config_bool(_UNTRACKED)
     return ("-c", f"core.untrackedCache={'true' if cache else 'false'}")
@@ -213,19 +203,6 @@ def _start_status(scan: Scan, untracked: tuple[str, ...]) -> None:
     )
 
 
-def file_key(path: Path) -> tuple[int | bytes, ...]:
-    """What tells an index file from another, and from itself rewritten: its inode, size and
-    mtime, and its last 32 bytes (the checksum of its content, unless `index.skipHash`). Not
-    its ctime: each hard link made to it (the seed's, the scan's, the capture's) changes that."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        st = os.fstat(fd)
-        tail = os.pread(fd, 32, max(0, st.st_size - 32))
-    finally:
-        os.close(fd)
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, tail)
-
-
 def same_seed(scan: Scan, index_copy: Path | None) -> bool:
     """Whether a scan seeded early started from the very file the capture linked as your index
     (`index_copy`, None: no index), unchanged since: the same inode (git never writes an index
@@ -235,7 +212,7 @@ def same_seed(scan: Scan, index_copy: Path | None) -> bool:
     if seed is None:
         return True
     try:
-        return index_copy is not None and file_key(index_copy) == scan.seed_key
+        return index_copy is not None and scanseed.file_key(index_copy) == scan.seed_key
     except OSError:
         return False
     finally:
@@ -277,7 +254,7 @@ def finish(
     if listed is None:
         return None
     deleted, changed, untracked = listed
-    unholdable = frozenset(unholdable_names(scan.repo, untracked))
+    unholdable = frozenset(statuslist.unholdable_names(scan.repo, untracked))
     if unholdable:  # no index holds them: nor does the tree, or the two would differ
         scan.unholdable = unholdable
         untracked = [p for p in untracked if p not in unholdable]
@@ -308,60 +285,6 @@ def finish(
     return _reconciled(scan, staged_tree, tree)
 
 
-# Set by an operation's own rollback while its rescue is captured (rescue.py): the instant its
-# PRE-OP was captured. A folder git cannot list that was made so (or made) since then is the
-# operation's, and refused by name (unreadable.py); None: such folders are neither captured
-# nor touched (a container's data folder you cannot list).
-UNLISTABLE_SINCE: ContextVar[float | None] = ContextVar("unlistable_since", default=None)
-
-
-def refuse_unreadable(stderr: bytes, root: Path) -> None:
-    """Refuse a capture where git said it could not read a path it knows, or could not open a
-    folder by its too long a path, or (UNLISTABLE_SINCE) list a folder made so since
-    (unreadable.py; only imported then: a capture's usual way does not pay for it)."""
-    if (
-        b": Permission denied" in stderr
-        or b"could not open directory" in stderr
-        or (b"unable to stat" in stderr)
-    ):
-        from git_atomic.engine import unreadable
-
-        unreadable.refuse(stderr, root=root, since=UNLISTABLE_SINCE.get())
-
-
-def unholdable_names(repo: Repo, untracked: list[bytes]) -> list[bytes]:
-    """Those of the `untracked` names git refuses to track whatever its settings: `.git` in
-    another letter case, and a `.gitmodules` (in any letter case) that is a symbolic link
-    (git's `verify_path`; only such a name is looked at on disk)."""
-    found = [p for p in untracked if dot_git_variant(p)]
-    links = [p for p in untracked if _gitmodules_name(p) and p not in found]
-    if links:
-        from git_atomic.engine import safefs
-
-        with safefs.Tree(os.fsencode(repo.root)) as tree:
-            for path in links:
-                st = tree.lstat(path)
-                if st is not None and stat.S_ISLNK(st.st_mode):
-                    found.append(path)
-    return found
-
-
-def _gitmodules_name(path: bytes) -> bool:
-    return path.rsplit(b"/", 1)[-1].lower() == b".gitmodules"
-
-
-def gitmodules_link(path: bytes) -> bool:
-    """Whether `path`, one git refused to track (`invalid path`), is a `.gitmodules` link: git
-    refuses no other `.gitmodules`."""
-    return _gitmodules_name(path) and not dot_git_variant(path)
-
-
-def dot_git_variant(path: bytes) -> bool:
-    """Whether a component of `path` is `.git` in another letter case (`.GIT`, `.Git`): git
-    lists such a file as untracked, and refuses to track it whatever its settings."""
-    return any(p.lower() == b".git" and p != b".git" for p in path.split(b"/"))
-
-
 def _changes(scan: Scan) -> tuple[list[bytes], list[bytes], list[bytes]] | None:
     """(files gone, files that differ from the scan index, untracked files): Watchman's answer,
     or `git status`'s. None when neither can say."""
@@ -377,18 +300,18 @@ def _changes(scan: Scan) -> tuple[list[bytes], list[bytes], list[bytes]] | None:
             scan.folder_ids_known = answer.folder_ids if answer.empty is not None else None
             scan.specials_known = answer.specials if answer.empty is not None else None
             return answer[:3]
-        _start_status(scan, scan.untracked_config or _untracked_cache(repo))  # the usual scan
+        _start_status(scan, scan.untracked_config or untracked_cache(repo))  # the usual scan
     assert scan.status is not None
     res = scan.status.wait(check=False)
     scan.status = None
-    refuse_unreadable(res.stderr, repo.root)
-    scan.foreign_cache = _FOREIGN_CACHE in res.stderr
+    statuslist.refuse_unreadable(res.stderr, repo.root)
+    scan.foreign_cache = FOREIGN_CACHE in res.stderr
     if res.returncode != 0:
         if scan.base_tree is not None:
             # Unreadable (say, a split index whose shared part git expired): seed anew next time.
             scanindex.discard(repo, scanindex.index_file(repo, scan.base_tree))
         return None
-    return _parse_status(res.stdout)
+    return statuslist.parse(res.stdout)
 
 
 def _new_tree(scan: Scan, deleted: list[bytes], changed: list[bytes]) -> str | None:
@@ -443,91 +366,6 @@ def settled(scan: Scan) -> bool:
     return pending is None or pending.wait(check=False).returncode == 0
 
 
-def keep(scan: Scan, tree: str) -> list[str]:
-    """Make this scan's index the worktree's scan index for `tree`; the `update-ref --stdin`
-    lines that make it trusted (the caller runs them, with its own ref if it has one)."""
-    base = scanindex.index_file(scan.repo, scan.base_tree) if scan.base_tree is not None else None
-    if not settled(scan) or not _own_cache(scan) or not _smudged(scan, base):
-        # It could not take the edits, or its racy entries their smudge: the old one stays.
-        scanindex.discard(scan.repo, scan.index, keeping=base)
-        return []
-    target = scanindex.index_file(scan.repo, tree)
-    source = scan.index
-    try:
-        if scan.split:
-            scanindex.compact(scan.repo, scan.index, base=base)
-        scanindex.replace(scan.repo, source, target)
-    except OSError:  # a cache: a full disk costs the next capture time, not this one its work
-        scanindex.discard(scan.repo, source, keeping=base)
-        return []
-    if scan.clock is not None:
-        watcher.remember(
-            scan.repo,
-            worktree_key(scan.repo),
-            tree,
-            scan.clock,
-            target,
-            scan.rules,
-            scan.extras_known if scan.extras_known is not None else scan.extras_listed,
-            scan.empty_known if scan.empty_known is not None else scan.empty_listed,
-            scan.folder_ids_known if scan.empty_known is not None else scan.folder_ids_listed,
-            scan.specials_known if scan.empty_known is not None else scan.specials_listed,
-        )
-    # A rename onto another name of the same file (nothing was written since the link) does
-    # nothing at all: that name goes here.
-    source.unlink(missing_ok=True)
-    if tree == scan.base_tree:
-        return []
-    return [f"update {scanindex.ref_name(scan.repo)} {tree}"]
-
-
-def _own_cache(scan: Scan) -> bool:
-    """The scan index's untracked cache made anew for this worktree where git found it made for
-    another path (`foreign_cache`: the worktree was moved or copied). git then lists every
-    folder at every scan, and never makes the cache anew while `core.untrackedCache` is unset:
-    at 100,000 files a third more of the scan's processor time, for good. One `update-index`,
-    only then, and only where your configuration does not say `false`; the next scan fills
-    the cache. False when git failed."""
-    repo = scan.repo
-    if not scan.foreign_cache or repo.quarantine is not None:
-        return True
-    if _untracked_cache(repo)[-1].endswith("false"):
-        return True
-    res = repo.run(
-        *scanindex.git_config(scan.split),
-        "-c",
-        "core.untrackedCache=true",
-        "update-index",
-        "--force-untracked-cache",
-        env={"GIT_INDEX_FILE": str(scan.index)},
-        check=False,
-    )
-    return res.returncode == 0
-
-
-def _smudged(scan: Scan, base: Path | None) -> bool:
-    """The scan index's entries racily clean by ctime smudged (scanracy.py). A split one's own
-    part holds what was written since its shared index was made; a shared index git made
-    during this scan, in its second (at the first write of an index as a split index), may
-    hold such entries too: the index is then written whole, smudged, and split anew."""
-    if scan.split:
-        repo = scan.repo
-        shared = splitindex.shared_of(repo, scan.index)
-        # The shared index the scan started from was kept by an earlier scan, its racy entries
-        # smudged then (git freshens its mtime at each write, so that says nothing): only one
-        # git made during this scan may hold entries of this second.
-        made_now = shared is not None and (
-            base is None or not base.exists() or splitindex.shared_of(repo, base) != shared
-        )
-        if (
-            made_now
-            and not scanracy.older(repo.git_dir / str(shared), scan.since)
-            and not scanindex.unsplit(repo, scan.index, base=base)
-        ):
-            return False
-    return scanracy.smudge(scan.index, scan.since, sha256=scan.repo.sha256)
-
-
 # Set by a rollback while its rescue is captured (rescue.py): the files tree its restore goes
 # back to. Where the rescue's scan started from that tree's scan index (an abort, a failed
 # run: `goes_back`), that index stays the worktree's and the scan's own is not kept: once the
@@ -541,44 +379,3 @@ def goes_back(scan: Scan) -> bool:
     """Whether this is a rescue's scan that started from the scan index its restore goes back
     to (RESTORING_TO): its own index is not kept, nor brought up to date."""
     return scan.base_tree is not None and scan.base_tree == RESTORING_TO.get()
-
-
-def retire(scan: Scan, tree: str) -> None:
-    """After the ref names `tree`: the scan index it named before is no longer needed."""
-    if scan.base_tree is not None and scan.base_tree != tree:
-        scanindex.discard(
-            scan.repo,
-            scanindex.index_file(scan.repo, scan.base_tree),
-            keeping=scanindex.index_file(scan.repo, tree),
-        )
-
-
-def _parse_status(out: bytes) -> tuple[list[bytes], list[bytes], list[bytes]] | None:
-    """(files gone from the disk, other files that differ from the scan index, untracked files)
-    from `status -z --porcelain=v2`; None for anything a scan index should never show (unmerged
-    entries, renames, an untracked nested repository)."""
-    deleted: list[bytes] = []
-    changed: list[bytes] = []
-    untracked: list[bytes] = []
-    for record in out.split(b"\0"):
-        if not record:
-            continue
-        kind = record[:2]
-        if kind == b"1 ":
-            fields = record.split(b" ", 8)
-            if len(fields) != 9:
-                return None
-            worktree = fields[1][1:2]
-            if worktree == b"D":
-                deleted.append(fields[8])
-            elif worktree != b".":
-                changed.append(fields[8])
-        elif kind == b"? ":
-            path = record[2:]
-            if path.endswith(b"/"):
-                return None
-            untracked.append(path)
-            changed.append(path)
-        else:
-            return None
-    return deleted, changed, untracked

@@ -209,7 +209,7 @@ def _drop_shared(repo: Repo, name: str, *, keeping: Path | None) -> None:
 
 def tidy(repo: Repo, known_tree: str | None) -> int:
     """Remove this worktree's scan indexes that its ref does not name (a crash between the two
-    steps of `scan.keep`); the number removed."""
+    steps of `scankeep.keep`); the number removed."""
     prefix = f"scan-{worktree_key(repo)}-"
     keep_name = index_file(repo, known_tree).name if known_tree else None
     removed = 0

@@ -21,7 +21,7 @@ written in that second or later; it is written again, with its mtime kept (git-f
 when an entry needs the smudge. A split index's own part holds every entry written since its
 shared index was made, so only that part is read (the shared index the scan started from was
 smudged by the capture that kept it); where git made another during the scan (an index's first
-write as a split index), the index is written whole first (scan.keep).
+write as a split index), the index is written whole first (scankeep.keep).
 """
 
 from __future__ import annotations

@@ -34,11 +34,11 @@ from git_atomic.engine import (
     indexstate,
     infoexclude,
     layoutcheck,
-    scan,
     scanindex,
     splitindex,
     staged,
     stashstate,
+    statuslist,
 )
 from git_atomic.engine.capturedisk import Disk, Files
 from git_atomic.engine.checkpoint import Parts, Snapshot
@@ -184,10 +184,10 @@ def _refuse_unholdable(added: Sequence[bytes], unholdable: Sequence[bytes]) -> N
     it as untracked and refuses to track it, so no index a capture reads the tree through can
     hold it, and a checkpoint would miss it (an operation that deleted it lost it). Refused
     before the operation changes anything; a rescue leaves such a name where it is."""
-    for path in [*(p for p in added if scan.dot_git_variant(p)), *unholdable]:
+    for path in [*(p for p in added if statuslist.dot_git_variant(p)), *unholdable]:
         what = (
             "a name that is .git in another letter case"
-            if scan.dot_git_variant(path)
+            if statuslist.dot_git_variant(path)
             else "a .gitmodules that is a symbolic link"
         )
         raise UnholdableName(path.decode("utf-8", "backslashreplace"), what)
