@@ -131,6 +131,8 @@ SESSION = BEFORE_SCAN | {
         ".engine.snapshot",
         ".engine.commitview",  # commits mode's view of the files: what your git would stage
         ".engine.capturedisk",  # its reading of the files (a scan, or `add -A`)
+        ".engine.diskreading",  # (that reading started, stopped, closed: from capturedisk.py)
+        ".engine.addall",  # (and `add -A`'s refusals, where a scan cannot say)
         ".engine.scankeep",  # (the scan's index kept for the next one)
         ".engine.heldanyway",  # what git's reading does not show, and a capture holds anyway
         ".engine.scanbits",  # the clean files' permission bits, kept beside the scan index
