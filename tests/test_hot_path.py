@@ -170,6 +170,8 @@ RESTORE = {
     for m in (
         ".engine.restore",
         ".engine.restorefiles",  # its writes to the files,
+        ".engine.restorefolders",  # its folders made and pruned (split from restorefiles.py),
+        ".engine.restorespecials",  # its FIFOs, sockets, devices and bits (from restorefiles.py),
         ".engine.restorerefs",  # its moves of HEAD and the branches,
         ".engine.blobsahead",  # with the bytes of a large one read beside its removals,
         ".engine.restorekeeps",  # and what it leaves where it is

@@ -30,7 +30,6 @@ from git_atomic.engine import (
 )
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import RawChange, Repo
-from git_atomic.engine.restorefiles import Specials
 from git_atomic.engine.restoreplan import (
     GITLINK,
     Action,
@@ -42,6 +41,7 @@ from git_atomic.engine.restoreplan import (
 
 # The record of what a restore did, importable from here as before (restoreplan.py holds it).
 from git_atomic.engine.restoreplan import Outcome as Outcome
+from git_atomic.engine.restorespecials import Specials
 
 
 def _submodules_without_git(repo: Repo, target: Snapshot, outcome: Outcome) -> None:

@@ -13,12 +13,18 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from git_atomic.core import failpoints
-from git_atomic.core.records import dataclass, field
-from git_atomic.engine import blobsahead, checkpoint, nestedrepos, safefs, unchanged
-from git_atomic.engine.checkpoint import Snapshot
+from git_atomic.engine import (
+    blobsahead,
+    nestedrepos,
+    restorefolders,
+    restorespecials,
+    safefs,
+    unchanged,
+)
 from git_atomic.engine.git import RawChange, Repo
 from git_atomic.engine.nestedrepos import inside
 from git_atomic.engine.restoreplan import GITLINK, SYMLINK, Outcome, folders_on_the_way
+from git_atomic.engine.restorespecials import Specials
 
 if TYPE_CHECKING:
     from git_atomic.engine import lfskeep
@@ -78,7 +84,7 @@ def apply_files(
         # A nested repository the target lacks is never removed (its files are its own, never
         # captured); the folder goes when it is empty (one a rollback made again for it).
         left_empty = {c.path for c in changes if c.status == "D" and c.old_mode == GITLINK}
-        _prune_empty_dirs(
+        restorefolders.prune_empty_dirs(
             tree, emptied | set(gone_folders) | left_empty, keep=needed, outcome=outcome
         )
         staying = nestedrepos.staying(repo, tree, all_changes, nested)
@@ -89,7 +95,7 @@ def apply_files(
         writing = [c for c in writes if c.path not in left]
         _write(repo, tree, writing, outcome, specials, kept, ahead)
         if outcome.kept_here:
-            _gone_here(tree, outcome)
+            restorefolders.gone_here(tree, outcome)
         if staying and nested.targets:  # a submodule `git mv` moved: moved back
             from git_atomic.engine import submodulemoves
 
@@ -98,36 +104,16 @@ def apply_files(
             back = {root for root, to, _ in found if tree.kind(root) is None}
             staying = [root for root in staying if root not in back]
             parents = {os.path.dirname(root) for root in back} - {b""}
-            _prune_empty_dirs(tree, parents, keep=needed, outcome=outcome)
+            restorefolders.prune_empty_dirs(tree, parents, keep=needed, outcome=outcome)
         for root in staying:
             outcome.in_repositories.append(root)
             outcome.problems.append(nestedrepos.stays(tree, root))
         outcome.problems += moved_back
         specials.remake(tree, outcome)
         _make_target_folders(tree, folders, outcome, specials)
-        _nested_repositories(tree, nested.targets, changes, outcome)
+        restorefolders.nested_repositories(tree, nested.targets, changes, outcome)
         specials.give_bits(tree, outcome)
         outcome.problems += [nestedrepos.checkout_moved(c) for c in nestedrepos.moved(changes)]
-
-
-def _nested_repositories(
-    tree: safefs.Tree, nested: Sequence[bytes], changes: Sequence[RawChange], outcome: Outcome
-) -> None:
-    """Say what a restore cannot do where the target has a nested repository: make its
-    contents again (its folder is made, for `git submodule update`), or its `.git`."""
-    for root in nested:
-        if tree.kind(root) is None:
-            try:
-                tree.make_folders(root)
-            except safefs.Blocked as exc:
-                outcome.cannot(root + b"/", f"{_show(exc.path)} is in the way")
-                continue
-            except OSError as exc:
-                outcome.cannot(root + b"/", _why(exc))
-                continue
-            outcome.problems.append(nestedrepos.folder_made(root))
-        elif nestedrepos.git_gone(root, changes):
-            outcome.problems.append(nestedrepos.files_left(root))
 
 
 def _remove(
@@ -172,7 +158,7 @@ def _write(
     blobs = ahead.taken() if ahead is not None else None
     if blobs is None:
         blobs = dict(repo.cat_blobs(_blobs_wanted(writes, kept)))
-    umask = _umask()
+    umask = restorespecials.umask()
     modes = specials.modes_for(repo, writes)
     for c in writes:
         try:
@@ -308,7 +294,7 @@ def _made_way(
         return False
     if specials.make_way(tree, c.path, outcome):
         there = tree.lstat(c.path)
-    if not _make_parents(tree, c.path, outcome):
+    if not restorefolders.make_parents(tree, c.path, outcome):
         return False
     kind = None if there is None else stat.S_IFMT(there.st_mode)
     # A folder of nothing but empty folders holds nothing to lose (a checkpoint keeps
@@ -371,252 +357,6 @@ def _removed(
             return True
     outcome.left.append(c.path)
     return False
-
-
-def _make_parents(tree: safefs.Tree, path: bytes, outcome: Outcome) -> bool:
-    parent = os.path.dirname(path)
-    try:
-        tree.make_folders(parent)
-    except safefs.Blocked as exc:
-        # An ignored file or a link stands where a folder must be; the snapshot says the
-        # folder is ours, the ignored file is not captured: move nothing, report it.
-        outcome.cannot(path, f"{_show(exc.path)} is in the way")
-        return False
-    return True
-
-
-def _prune_empty_dirs(
-    tree: safefs.Tree, dirs: set[bytes], *, keep: set[bytes], outcome: Outcome
-) -> None:
-    """Remove the folders `dirs` that are empty, and those they leave empty, but those in
-    `keep`. One the system refuses to remove (an immutable or read-only folder above it) is
-    reported: the target does not have it."""
-    refused: list[tuple[bytes, OSError]] = []
-    here = _where_you_are(tree.root)
-    for d in sorted(dirs, key=len, reverse=True):
-        while d and d not in keep:
-            if here is not None and (d == here or here.startswith(d + b"/")):
-                # The folder this command runs in (your shell's, or a tool's): left, empty,
-                # as git leaves its own (t2501); removed, every later command from it fails.
-                if here not in outcome.kept_here:
-                    outcome.kept_here.append(here)
-                    shown = here.decode("utf-8", "backslashreplace")
-                    outcome.problems.append(_kept_words(shown))
-                break
-            if not tree.rmdir(d, refused=refused):
-                break
-            d = os.path.dirname(d)
-    for folder, exc in dict(refused).items():
-        outcome.cannot(folder + b"/", _why(exc))
-
-
-def _kept_words(shown: str) -> str:
-    return f"kept {shown}/, empty: this command runs in it (remove it once you have left it)"
-
-
-def _gone_here(tree: safefs.Tree, outcome: Outcome) -> None:
-    """The folder this command runs in, kept above, that a file or link of the target took
-    the place of (a file the operation made a folder, the command started in it, t2501): it is
-    gone, and the state is the target's. Said so, as a note, never "kept, empty"."""
-    for here in list(outcome.kept_here):
-        if tree.kind(here) == stat.S_IFDIR:
-            continue
-        shown = here.decode("utf-8", "backslashreplace")
-        outcome.kept_here.remove(here)
-        outcome.problems.remove(_kept_words(shown))
-        outcome.notes.append(
-            f"{shown}/, the folder this command runs in, is gone: the state put back has a file "
-            "there (`cd` out of it: your shell is in a folder that is no more)"
-        )
-
-
-def _where_you_are(root: bytes) -> bytes | None:
-    """The folder this process runs in, as a path in the worktree at `root` (None: the
-    worktree itself, a folder outside it, or one that cannot be told)."""
-    try:
-        here = os.fsencode(os.getcwd())
-        top = os.fsencode(os.path.realpath(root))
-    except OSError:
-        return None
-    if not here.startswith(top.rstrip(b"/") + b"/"):
-        return None
-    return here[len(top.rstrip(b"/")) + 1 :] or None
-
-
-@dataclass(frozen=True)
-class Specials:
-    """FIFOs, sockets and devices (path -> st_mode; git holds none of them): those the state
-    the restore starts from saw, which it may take away where the target has a file or a
-    folder, and the target's FIFOs, which it makes again where nothing is."""
-
-    seen: Mapping[bytes, int]
-    fifos: Mapping[bytes, int]
-    # The target's sockets and devices: none can be made again, so one not there as it was
-    # once the restore is done is named, never passed over.
-    others: Mapping[bytes, int] = field(default_factory=dict)
-    # And the permission bits a tree cannot keep (a 0600 key) that the target's capture saw
-    # (checkpoint.load_modes): a file written comes back with them.
-    modes: Mapping[bytes, int] = field(default_factory=dict)
-    # And their extended attributes (checkpoint.load_attributes): a file made again gets them.
-    attributes: Mapping[bytes, tuple[tuple[str, bytes], ...]] = field(default_factory=dict)
-    # The target's files and staged trees, where its capture looked at the disk: a file it
-    # holds otherwise than your index did was looked at, and its bits are known.
-    looked: tuple[str, str] | None = None
-
-    @classmethod
-    def read(
-        cls, repo: Repo, current: Snapshot, target: Snapshot, paths: Sequence[bytes]
-    ) -> Specials:
-        """Those of the restore from `current` to `target` (a selective one's under `paths`)."""
-        wanted = _wanted(repo, target, paths)
-        return cls(
-            checkpoint.load_specials(repo, current),
-            {p: m for p, m in wanted.items() if stat.S_ISFIFO(m)},
-            others={p: m for p, m in wanted.items() if not stat.S_ISFIFO(m)},
-            modes=checkpoint.load_modes(repo, target),
-            attributes=checkpoint.load_attributes(repo, target),
-            looked=None if target.captured_at is None else (target.files_tree, target.staged_tree),
-        )
-
-    def modes_for(self, repo: Repo, writes: Sequence[RawChange]) -> dict[bytes, int]:
-        """The permission bits the files `writes` makes come back with, where not git's own:
-        those the target's capture saw; and, for a file it made again that `protect` names
-        (a secret: a key, a `.env`) whose bits no capture saw (tracked, and clean by your
-        index: its bits were not looked at), the owner's alone, never more open than it was."""
-        found = {c.path: self.modes[c.path] for c in writes if c.path in self.modes}
-        made = {c.path: c.new_mode for c in writes if c.path not in found}
-        unknown = sorted(p for p, mode in made.items() if mode in ("100644", "100755"))
-        if not unknown:
-            return found
-        from git_atomic.core.config import capture_settings
-        from git_atomic.engine import restorekeeps
-
-        _, protect = capture_settings(repo.root)
-        if not protect:
-            return found  # (asked first: the trees' listing below costs a git process or two)
-        named = restorekeeps.protected(repo, unknown, protect)
-        unknown = [p for p in unknown if named is not None and p in named]
-        if unknown and self.looked is not None:
-            # Those clean by the index alone: any other was looked at (0644 or 0755 then).
-            files = {e.path: e.oid for e in repo.ls_tree_at(self.looked[0], unknown)}
-            staged = {e.path: e.oid for e in repo.ls_tree_at(self.looked[1], unknown)}
-            unknown = [p for p in unknown if p in staged and staged[p] == files.get(p)]
-        mask = _umask()
-        for path in unknown:
-            found[path] = (0o700 if made[path] == "100755" else 0o600) & ~mask
-        return found
-
-    def give_bits(self, tree: safefs.Tree, outcome: Outcome) -> None:
-        """The folders this restore made again (mkdir: the umask's bits, 0755) given the bits
-        the target's capture saw, opened as well as closed (a team's 2775 folder, a 1777 drop
-        box): made by us, they hold no bit of anyone else's to keep. One found there is only
-        ever closed (restore.closed_again)."""
-        for folder in tree.made:
-            bits = self.modes.get(folder + b"/")
-            fd = None if bits is None else tree.folder(folder)
-            if fd is None or bits is None:
-                continue
-            try:
-                os.fchmod(fd, bits)
-            except OSError as exc:
-                outcome.cannot(folder + b"/", _why(exc))
-
-    def make_way(self, tree: safefs.Tree, path: bytes, outcome: Outcome) -> bool:
-        """Take away what the start saw at `path` or on its way, if still of that kind. True
-        where the start saw one there (what is at `path` may be another now)."""
-        if not self.seen:
-            return False
-        met = False
-        for where in [*folders_on_the_way(path), path]:
-            if where in self.seen:
-                met = True
-                mode = self.seen[where]
-                found = unchanged.remove_special(tree, where, mode)
-                # A FIFO holds no data, and `undo` makes it again; a socket or a device
-                # cannot be made again.
-                if found is unchanged.Found.SAME and not stat.S_ISFIFO(mode):
-                    outcome.problems.append(
-                        f"{_show(where)} was a {_special_kind(mode)} where a file or folder "
-                        "comes back; removed (it held no data; `undo` cannot make it again)"
-                    )
-        return met
-
-    def remake(self, tree: safefs.Tree, outcome: Outcome) -> None:
-        """The target's FIFOs made again where nothing is, with their bits."""
-        for path, mode in sorted(self.fifos.items()):
-            try:
-                if tree.kind(path) is not None or not _make_parents(tree, path, outcome):
-                    continue
-                tree.mkfifo(path, mode)
-                outcome.fifos_made[path] = mode
-            except FileExistsError:
-                outcome.left.append(path)
-            except OSError as exc:
-                outcome.cannot(path, _why(exc))
-
-    def name_missing(self, repo: Repo, outcome: Outcome) -> None:
-        """Once the files are written: each of the target's FIFOs that something else stands
-        in place of, and each of its sockets and devices not there as it was, named (a socket
-        or a device cannot be made again). A restore never passes over one it did not bring
-        back. Those it named already (could not make, left to another writer) aside."""
-        if not (self.fifos or self.others):
-            return
-        told = {*outcome.left, *outcome.failed}
-        with safefs.Tree(os.fsencode(repo.root)) as tree:
-            for path, mode in sorted({**self.fifos, **self.others}.items()):
-                if path in told:
-                    continue
-                there = tree.kind(path)
-                if there == stat.S_IFMT(mode):
-                    continue
-                outcome.problems.append(special_not_back(path, mode, there))
-
-
-def special_not_back(path: bytes, mode: int, there: int | None) -> str:
-    """The line naming the FIFO, socket or device (`mode`) at `path` that is not back: nothing
-    is there now, or something of the kind `there` (stat.S_IFMT)."""
-    now = "is gone" if there is None else f"is {_kind_words(there)} now"
-    if stat.S_ISFIFO(mode):
-        return f"{_show(path)} was a FIFO and {now} (left as it is): the FIFO is not made again"
-    kind = _special_kind(mode)
-    return (
-        f"{_show(path)} was a {kind} and {now}: a {kind} cannot be made again (it held no "
-        "data; what made it must make it anew)"
-    )
-
-
-def _wanted(repo: Repo, target: Snapshot, paths: Sequence[bytes]) -> dict[bytes, int]:
-    """The target's FIFOs, sockets and devices (a selective restore's under `paths`)."""
-    found = checkpoint.load_specials(repo, target)
-    if paths:
-        found = {
-            p: m
-            for p, m in found.items()
-            if any(p == q or p.startswith(q.rstrip(b"/") + b"/") for q in paths)
-        }
-    return found
-
-
-def _kind_words(kind: int) -> str:
-    """What a `stat.S_IFMT` kind is, in a few words."""
-    words = {
-        stat.S_IFREG: "a file",
-        stat.S_IFDIR: "a folder",
-        stat.S_IFLNK: "a symbolic link",
-        stat.S_IFIFO: "a FIFO",
-        stat.S_IFSOCK: "a socket",
-    }
-    return words.get(kind, "a device")
-
-
-def _special_kind(mode: int) -> str:
-    return "socket" if stat.S_ISSOCK(mode) else "device"
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _show(path: bytes) -> str:

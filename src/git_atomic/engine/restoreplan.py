@@ -52,7 +52,7 @@ class Outcome:
     index_left: bool = False  # the index another writer changed since the rescue: left
     # Paths under a folder that holds a repository of its own now: left, as `problems` says.
     in_repositories: list[bytes] = field(default_factory=list)
-    # The folder the command runs in, empty, which the target lacks: left (restorefiles.py).
+    # The folder the command runs in, empty, which the target lacks: left (restorefolders.py).
     kept_here: list[bytes] = field(default_factory=list)
     # What the move did that a careful user is told, not a failure: a commit a remote-tracking
     # ref holds taken off a branch (ops/published.py). Said, and in `--json` as `notes`.

@@ -46,7 +46,7 @@ class Reach:
         self.root = os.fsencode(root)
         self._fds: dict[bytes, int] = {}
         # The folders `make_folders` made, in the order made: a restore gives each the bits
-        # its target's capture saw (restorefiles.Specials.give_bits).
+        # its target's capture saw (restorespecials.Specials.give_bits).
         self.made: list[bytes] = []
 
     def __enter__(self) -> Self:

@@ -65,8 +65,8 @@ def made_again(
 ) -> dict[bytes, int]:
     """The FIFOs the operation removed (`fifos`, `taken`'s) made again (with their bits, their
     folders too) where nothing is still; the rest (`lost`) named
-    (restorefiles.special_not_back). The FIFOs made: path -> st_mode."""
-    from git_atomic.engine.restorefiles import special_not_back
+    (restorespecials.special_not_back). The FIFOs made: path -> st_mode."""
+    from git_atomic.engine.restorespecials import special_not_back
 
     made: dict[bytes, int] = {}
     lost = list(lost)
