@@ -251,7 +251,7 @@ def test_an_intent_to_add_entry_whatever_its_file_became_is_kept_as_tree_and_fla
 ) -> None:
     """`git add -N` makes an entry from its file; this one's file is gone, executable, a link
     or a folder now. The checkpoint keeps the index as its tree and flags all the same (no
-    raw index), and a restore makes the entry again as it was (indexstate.add_intents: from
+    raw index), and a restore makes the entry again as it was (indexbuild.add_intents: from
     a scratch work tree), the disk left as it is."""
     repo.write("gone", b"soon changed\n")
     repo.git("add", "-N", "gone")

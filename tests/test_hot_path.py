@@ -116,6 +116,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.gitlockheld",  # whether git's locks are held (gitstate.py's, split)
         ".engine.ignores",
         ".engine.indexstate",
+        ".engine.indexbuild",  # an index built to hold a target's (split from indexstate.py)
         ".engine.isolation",
         ".engine.restoreplan",  # a restore's plan: its folder rules, which a rescue's check uses
         ".engine.unseen",  # what a rescue must hold that git ignores now
@@ -468,7 +469,7 @@ def test_begin_writes_its_small_objects_without_a_process(repo: GitRepo, tmp_pat
     # Your index unchanged since the last capture, its tree and flags (the intent-to-add
     # entry's too) are remembered: no write-tree, diff-index or ls-files. (An index with an
     # intent-to-add entry whose file was gone was kept as its bytes, read from a copy the
-    # remembered path does not make; none is now: indexstate.add_intents.)
+    # remembered path does not make; none is now: indexbuild.add_intents.)
     # Discovery's `config` and `rev-parse` kept from the first `begin` (engine/foundmemo.py),
     # the refs listed once, with the lock, before the scan (engine/early.py): were two listings.
     assert sorted(commands) == sorted(["for-each-ref", "status", "update-ref"]), commands

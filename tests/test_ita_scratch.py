@@ -1,5 +1,5 @@
 """Intent-to-add entries (`git add -N`) made again from a scratch work tree
-(indexstate.add_intents), attacked over layouts, index formats, settings and names.
+(indexbuild.add_intents), attacked over layouts, index formats, settings and names.
 
 Each case draws an index holding intent-to-add entries of every kind: a file as it was, one
 made executable since, one whose file is gone, a link now a file and a file now a link, one
@@ -514,7 +514,7 @@ def test_a_dead_processs_scratch_tree_of_the_same_name_is_replaced(
     the same pid names its scratch files in the same order: the name is taken (a folder of
     stale files, or a link to elsewhere). It made the restore an internal error
     (FileExistsError) half way; now the leftover is removed, never through the link."""
-    from git_atomic.engine import discovery, indexstate
+    from git_atomic.engine import discovery, indexbuild
 
     _write(repo.path, b"a/x", b"x\n")
     _write(repo.path, b"b", b"b\n")
@@ -529,8 +529,8 @@ def test_a_dead_processs_scratch_tree_of_the_same_name_is_replaced(
     (stale / "a").mkdir(parents=True)
     (stale / "a" / "x").write_bytes(b"stale\n")
     (taken.parent / f"intents-{os.getpid()}-{number + 2}").symlink_to(outside)
-    indexstate.add_intents(found, {b"a/x": "100755", b"b": "120000"}, {})
-    indexstate.add_intents(found, {b"c": "100644"}, {})
+    indexbuild.add_intents(found, {b"a/x": "100755", b"b": "120000"}, {})
+    indexbuild.add_intents(found, {b"c": "100644"}, {})
     modes = {e[0]: (e[1], e[4]) for e in _index(repo)}
     assert modes[b"a/x"] == ("100755", ITA) and modes[b"b"] == ("120000", ITA)
     assert modes[b"c"] == ("100644", ITA)

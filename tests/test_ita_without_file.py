@@ -5,7 +5,7 @@ move goes back to.
 git makes such an entry only with `add -N` of a file on disk, so a checkpoint of one used to
 keep the index's bytes, and an effect could not be worked out on top of it: an agent's turn
 that ran `git add -N a`, whose file you removed before its gate failed, was not taken back
-("your index holds intent-to-add entries without their files..."). indexstate.add_intents
+("your index holds intent-to-add entries without their files..."). indexbuild.add_intents
 makes each entry from a scratch work tree holding an empty file (or link) of the entry's
 mode, so the index is its tree and flags, and the effect is worked out path by path. The
 oracle is `ls-files -s --debug` (each entry's mode and flags) and the bytes on disk."""

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from git_atomic.core.errors import GitError, RefusedError
-from git_atomic.engine import checkpoint, indexstate, splitindex, staged
+from git_atomic.engine import checkpoint, indexbuild, indexstate, splitindex, staged
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 
@@ -21,7 +21,7 @@ def put_index(
     repo: Repo, current: Snapshot, target: Snapshot, *, restat: Sequence[bytes] = ()
 ) -> None:
     """Make the worktree's index `target`'s, where it now is `current`'s (a fresh capture).
-    `restat`: the paths whose files the restore wrote (indexstate.rebuild)."""
+    `restat`: the paths whose files the restore wrote (indexbuild.rebuild)."""
     if target.index_blob is not None:
         write_index_bytes(repo, repo.cat_blob(_raw_blob(repo, target)), target.index_mtime_ns)
         _refresh(repo)
@@ -39,7 +39,7 @@ def put_index(
     try:
         base = _on_its_shared_index(repo, target, seed, edited=edited)
         try:
-            indexstate.rebuild(
+            indexbuild.rebuild(
                 repo,
                 current_tree=base[0] if base else current.staged_tree if edited else None,
                 current_flags=base[1] if base else checkpoint.load_flags(repo, current),
@@ -56,7 +56,7 @@ def put_index(
             # (changed since, or damaged in a way git reads without a word): built anew, its
             # stat data lost.
             scratch.unlink(missing_ok=True)
-            indexstate.rebuild(
+            indexbuild.rebuild(
                 repo,
                 current_tree=None,
                 current_flags=indexstate.IndexFlags(),

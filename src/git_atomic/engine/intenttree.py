@@ -1,4 +1,4 @@
-"""The scratch work tree `git add -N` makes intent-to-add entries from (indexstate.add_intents):
+"""The scratch work tree `git add -N` makes intent-to-add entries from (indexbuild.add_intents):
 at each entry's path, the least git takes for an entry of its mode.
 
 git's `add -N` takes an entry's mode from what it finds: an empty file (100644, or 100755 if

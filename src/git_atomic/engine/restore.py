@@ -17,6 +17,7 @@ from git_atomic.engine import (
     checkpoint,
     dotgit,
     gitstate,
+    indexbuild,
     indexfile,
     indexstate,
     infoexclude,
@@ -394,7 +395,7 @@ def _put_index(
     """git's own state (a command left half way), then the index: all of it, or a selective
     restore's entries under `paths`. The entries of the files it wrote whose status data says
     another size than the file's (`stale`) lose that data, also where the index is otherwise
-    the same (indexstate.rebuild): git takes such a file for changed without reading it, and
+    the same (indexbuild.rebuild): git takes such a file for changed without reading it, and
     the data was taken of other bytes with the same id (CRLF, where LF came back)."""
     if the_plan.git_state_changes:
         # Before the index: a stale index.lock the operation left would block writing it.
@@ -473,7 +474,7 @@ def _rebuild_index_paths(
 ) -> None:
     """The index as `current` holds it, its entries and flags under `paths` made the target's,
     built on a copy of the index and put in place as a whole restore puts one
-    (indexstate.rebuild, indexfile.install_index): the flags of every other entry are not
+    (indexbuild.rebuild, indexfile.install_index): the flags of every other entry are not
     touched, and those under `paths` come back with their entries."""
 
     def under(path: bytes) -> bool:
@@ -503,7 +504,7 @@ def _rebuild_index_paths(
 
     scratch = repo.scratch_path("index")
     try:
-        indexstate.rebuild(
+        indexbuild.rebuild(
             repo,
             current_tree=current.staged_tree,
             current_flags=selected(checkpoint.load_flags(repo, current)),

@@ -43,7 +43,7 @@ def remove_dead(tmp: Path) -> None:
                 try:
                     (tmp / name).unlink(missing_ok=True)
                 except IsADirectoryError:
-                    # A scratch work tree (indexstate.add_intents): removed whole, from
+                    # A scratch work tree (indexbuild.add_intents): removed whole, from
                     # descriptors, never through a link in it.
                     import shutil
 

@@ -62,7 +62,7 @@ def halfway_conflicts(
             return ()
     if yours and now != NONE_HALFWAY:
         # (An intent-to-add entry whose file was gone made a checkpoint keep the index's
-        # bytes, before indexstate.add_intents learnt to make one without it.)
+        # bytes, before indexbuild.add_intents learnt to make one without it.)
         what = (
             "git's half-way state (a merge, rebase, cherry-pick... or index entries only the "
             "index's bytes hold: unmerged ones, or one a checkpoint of an earlier version "

@@ -143,8 +143,8 @@ def end_state(repo: Repo, row: CheckpointRow) -> str:
     # An entry the commit removed (a file a sparse checkout left off the disk, committed as
     # deleted) takes its skip-worktree and assume-unchanged flags with it, as in the index.
     gone = {c.path for c in changed if c.status == "D"}
-    # The index put in place (indexstate.rebuild) makes each intent-to-add entry again as it
-    # was, whatever the operation did to its file (indexstate.add_intents).
+    # The index put in place (indexbuild.rebuild) makes each intent-to-add entry again as it
+    # was, whatever the operation did to its file (indexbuild.add_intents).
     kept = indexstate.IndexFlags(
         {p: m for p, m in flags.intent_to_add.items() if p not in added},
         flags.skip_worktree - gone,

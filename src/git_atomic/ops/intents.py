@@ -2,7 +2,7 @@
 of another mode (your `git add -N` of the operation's new file, which the take-back deletes):
 your mark is on the very file the move takes away or changes, so the two changed the same
 thing differently, an overlap as two changes to the same file are. (git makes such an entry
-only from a file on disk; indexstate.add_intents can make one without it, but what you
+only from a file on disk; indexbuild.add_intents can make one without it, but what you
 marked would be gone under your mark, and the move's own `undo` would bring the file back
 under it.) So is one the move makes again (the operation's removal of your `git add -N x`,
 taken back) where the index holds entries of yours now below it or on its way (`x/y` you staged
@@ -69,7 +69,7 @@ def crossing_entries(repo: Repo, flags: str | None, staged: str) -> list[bytes]:
     an entry, a folder of entries, or a file on the way (`x` for `x/y`), or where another
     intent-to-add entry is on the way or below: the operation's `git add -N x` taken back where
     you staged `x/y`, or ran `git add -N x/y`, since. git's `add -N`, which makes the entry
-    again (indexstate.add_intents), would replace those entries of yours with it; and no index
+    again (indexbuild.add_intents), would replace those entries of yours with it; and no index
     holds both `x` and `x/y` (the scratch tree it is made from could not: a restore that tried
     stopped half way, and so did each `recover` of it)."""
     if flags is None:

@@ -38,7 +38,15 @@ from git_atomic.core.journal import Journal
 from git_atomic.core.printable import printable
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, IntentAction
-from git_atomic.engine import checkpoint, ignores, indexfile, indexstate, isolation, snapshot
+from git_atomic.engine import (
+    checkpoint,
+    ignores,
+    indexbuild,
+    indexfile,
+    indexstate,
+    isolation,
+    snapshot,
+)
 from git_atomic.engine import staged as staged_side
 from git_atomic.engine.git import RawChange, Repo
 from git_atomic.engine.gitobjects import as_utf8
@@ -333,7 +341,7 @@ def put_index(
     scratch = repo.scratch_path("index")
     try:
         try:
-            indexstate.rebuild(
+            indexbuild.rebuild(
                 repo,
                 current_tree=current.staged_tree if current.index_present else None,
                 current_flags=flags,
