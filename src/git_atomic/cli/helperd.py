@@ -68,6 +68,7 @@ PRELOAD: Final = (
     "git_atomic.engine.gitfolders",  # a PRE-OP's note of the ref folders it had not (`begin`)
     "git_atomic.engine.loosetrees",  # a file tool's later call: its checkpoint's entries
     "git_atomic.engine.foundmemo",  # every hook call: discovery's answer kept between calls
+    "git_atomic.engine.scanseed",  # a worktree's first capture: its scan seeded from your index
     "_sha1",  # the objects a checkpoint writes itself (objectformat.py)
     # A turn's session named by its hash (objectformat.sha256_hex): Python's own SHA-256.
     "_sha2" if sys.version_info >= (3, 12) else "_sha256",

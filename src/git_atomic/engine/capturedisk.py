@@ -11,7 +11,6 @@ from git_atomic.core import failpoints
 from git_atomic.core.errors import GitError
 from git_atomic.core.records import dataclass, field
 from git_atomic.engine import (
-    addall,
     conversion,
     folders,
     heldanyway,
@@ -106,6 +105,8 @@ class Disk(Reading):
             )
         else:
             assert self.adding is not None
+            from git_atomic.engine import addall  # (imported by `_add_all`, which started it)
+
             specials, self.left_out = addall.finish(repo, self.adding, self.index_copy)
             index, scan_gone = self.index_copy, frozenset()
             tree = staged.write_tree(repo, {"GIT_INDEX_FILE": str(index)}, config=addall.UNSPLIT)

@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from git_atomic.core import wholefile
-from git_atomic.engine import gitconfig, indexbuild, indexstate, safefs
+from git_atomic.engine import gitconfig, indexstate, safefs
 from git_atomic.engine.git import Repo
 
 BEFORE: Final = "core_place"  # op detail: {file: its [core] and [index] lines at PRE-OP}
@@ -252,6 +252,8 @@ def put_back(
     if said and not dry_run and not sparse_before:
         repo.config_current()
         if indexstate.sparse_index(repo):  # the index was put back whole, under the operation's
+            from git_atomic.engine import indexbuild  # (then only)
+
             indexbuild.sparse_again(repo)
     return said
 

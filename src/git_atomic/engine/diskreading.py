@@ -11,7 +11,6 @@ from pathlib import Path
 
 from git_atomic.core import process
 from git_atomic.engine import (
-    addall,
     conversion,
     folders,
     folderwalk,
@@ -102,6 +101,8 @@ class Reading:
         stalls.check_git_dir(self.repo)
         self._walk(self.index_copy)
         env = {"GIT_INDEX_FILE": str(self.index_copy)}
+        from git_atomic.engine import addall  # (only where a scan cannot say)
+
         self.adding = self.repo.start(*addall.command(self.repo), env=env)
 
     def _walk(self, index: Path) -> None:

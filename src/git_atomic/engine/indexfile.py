@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from git_atomic.core.errors import GitError, RefusedError
-from git_atomic.engine import checkpoint, indexbuild, indexstate, splitindex, staged
+from git_atomic.engine import checkpoint, indexstate, splitindex, staged
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 
@@ -32,6 +32,8 @@ def put_index(
         if not repo.index_path.is_symlink():  # one the target holds: put there by gitstate.put
             repo.index_path.unlink(missing_ok=True)
         return
+    from git_atomic.engine import indexbuild  # (a restore's: restore.py imports it)
+
     scratch = repo.scratch_path("index")
     seed = repo.scratch_path("index-seed")
     # An index kept raw (unmerged entries, or one git cannot read) is built anew, not edited.

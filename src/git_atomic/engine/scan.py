@@ -30,7 +30,6 @@ from git_atomic.engine import (
     reconcile,
     scanindex,
     scanracy,
-    scanseed,
     scantree,
     stalls,
     statuslist,
@@ -102,9 +101,8 @@ class Scan:
         # Seeded before the capture linked your index (early.py): a link to the index file it
         # was seeded from, until the capture has compared it with its own (`same_seed`).
         self.seed: Path | None = None
-        self.seed_key: tuple[
-            int | bytes, ...
-        ] = ()  # its `file_key` (scanseed.py) when it was linked
+        # Its `file_key` (scanseed.py) when it was linked.
+        self.seed_key: tuple[int | bytes, ...] = ()
         # The second this scan started looking in: stat data it takes is no older, and what it
         # keeps of it from that second on is smudged (scanracy.py).
         self.since = 0
@@ -141,6 +139,8 @@ def start(
         split = repo.quarantine is None and scanindex.is_split(repo, base)
     elif seed is not None:
         base, known_tree = None, None
+        from git_atomic.engine import scanseed  # no scan index yet (helperd.PRELOAD has it)
+
         seeded = scanseed.seeded(repo, seed, scratch, env)
         if seeded is None:
             return None
@@ -212,6 +212,8 @@ def same_seed(scan: Scan, index_copy: Path | None) -> bool:
     if seed is None:
         return True
     try:
+        from git_atomic.engine import scanseed  # (early.py imported it: seeded early)
+
         return index_copy is not None and scanseed.file_key(index_copy) == scan.seed_key
     except OSError:
         return False

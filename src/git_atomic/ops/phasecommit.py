@@ -41,7 +41,6 @@ from git_atomic.core.vocab import CheckpointKind, IntentAction
 from git_atomic.engine import (
     checkpoint,
     ignores,
-    indexbuild,
     indexfile,
     indexstate,
     isolation,
@@ -338,6 +337,8 @@ def put_index(
         return
     added = {c.path for c in repo.diff_trees(current.staged_tree, staged) if c.status == "A"}
     intents = {p: m for p, m in flags.intent_to_add.items() if p not in added}
+    from git_atomic.engine import indexbuild  # (a commit that changes the index: not a checkpoint)
+
     scratch = repo.scratch_path("index")
     try:
         try:
