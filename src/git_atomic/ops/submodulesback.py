@@ -375,7 +375,7 @@ _CHECKED_OUT: Final = (
 )
 _EMPTIED: Final = "the operation emptied this submodule's folder (`git submodule deinit`, `rm -rf`)"
 _GIT_FILE_GONE: Final = "the operation removed this submodule's .git file"
-_MADE_AGAIN: Final = ": a nested repository (a submodule?) was here"  # restorefiles.py's line
+_MADE_AGAIN: Final = ": a nested repository (a submodule?) was here"  # nestedrepos.py's line
 _GONE_SAID: Final = ": a submodule with no .git in its folder"  # restore.py's line
 _STAYS_AT: Final = "this submodule's checkout stays at"
 _MOVED_SAID: Final = ": a submodule checked out at"  # nestedrepos.checkout_moved's line
