@@ -215,18 +215,25 @@ def test_a_steady_capture_looks_at_the_files_that_changed_alone(repo: GitRepo) -
     time.sleep(1.1)  # the record's second is over: a file of it is not looked at for that
     repo.write(files[7], b"one\r\ntwo\r\n")  # a raw-only change
     repo.write("d1/new.txt", LF)
+    counts = _counted_failed_run(repo, files[7])
+    assert repo.read(files[7]) == b"one\r\ntwo\r\n"
+    tracked = {p: n for p, n in counts.items() if p.decode() in files}
+    assert set(tracked) <= {files[7].encode()}, sorted(tracked)
+
+
+def _counted_failed_run(repo: GitRepo, target: str) -> collections.Counter[bytes]:
+    """A run that writes `target` and fails, in a process that counts each path the capture
+    lstats (`_COUNTED`); those counts. (Its check of each kept entry, GIT_ATOMIC_VERIFY_SCAN,
+    is what a user's capture skips.)"""
     looked = repo.path.parent / "looked"
-    # (Its check of each kept entry, GIT_ATOMIC_VERIFY_SCAN, is what a user's capture skips.)
+    looked.unlink(missing_ok=True)
     env = {**repo.env, "LOOKED": str(looked), "GIT_ATOMIC_HELPER": "0"}
     env["GIT_ATOMIC_VERIFY_SCAN"] = "0"
     argv = [sys.executable, "-c", _COUNTED, "run", "--no-gates", "--", "sh", "-c"]
-    script = f"printf 'op\\n' > {files[7]}; exit 1"
+    script = f"printf 'op\\n' > {target}; exit 1"
     res = subprocess.run([*argv, script], cwd=repo.path, env=env, capture_output=True)
     assert res.returncode == 1, res.stderr
-    assert repo.read(files[7]) == b"one\r\ntwo\r\n"
-    counts = collections.Counter(looked.read_bytes().splitlines())
-    tracked = {p: n for p, n in counts.items() if p.decode() in files}
-    assert set(tracked) <= {files[7].encode()}, sorted(tracked)
+    return collections.Counter(looked.read_bytes().splitlines())
 
 
 @pytest.mark.parametrize("how", ["crlf in place", "folder renamed in"])
@@ -257,17 +264,11 @@ def test_after_a_rollback_in_a_later_second_the_record_is_trusted_and_exact(
         os.rename(repo.path / "alt", repo.path / "d1")
         raw = b"one\ntwo\r\n"
         assert repo.git("status", "--porcelain") == "", "git sees no change"
-    looked = repo.path.parent / "looked"
-    env = {**repo.env, "LOOKED": str(looked), "GIT_ATOMIC_HELPER": "0"}
-    env["GIT_ATOMIC_VERIFY_SCAN"] = "0"
-    argv = [sys.executable, "-c", _COUNTED, "run", "--no-gates", "--", "sh", "-c"]
-    script = f"printf 'op\\n' > {TARGET}; exit 1"
-    res = subprocess.run([*argv, script], cwd=repo.path, env=env, capture_output=True)
-    assert res.returncode == 1, res.stderr
+    counts = _counted_failed_run(repo, TARGET)
     assert repo.read(TARGET) == raw
     for name in FILES:
         if name != TARGET:
             assert repo.read(name) == LF, name
-    tracked = {p for p in looked.read_bytes().splitlines() if p.decode() in FILES}
+    tracked = {p for p in counts if p.decode() in FILES}
     if how == "crlf in place":
         assert tracked <= {FILES[0].encode(), TARGET.encode()}, sorted(tracked)
