@@ -27,6 +27,7 @@ from git_atomic.core.records import dataclass
 from git_atomic.engine import checkpoint, discovery, snapshot
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
+from git_atomic.engine.gitobjects import as_utf8
 
 ISOLATED_DIR: Final = "isolated"
 # While it runs, an isolated operation's journal row is filed under this, not a worktree.
@@ -249,6 +250,7 @@ def replay(repo: Repo, *, since: str, tip: str, onto: str, squash_message: str) 
             return merged
         return Merge(
             repo.line(
+                *as_utf8(squash_message),
                 "commit-tree",
                 *repo.sign_args(),
                 merged.oid,
@@ -273,19 +275,36 @@ def replay(repo: Repo, *, since: str, tip: str, onto: str, squash_message: str) 
 def _copy_commit(
     repo: Repo, commit: str, *, tree: str, parent: str, identity: Mapping[str, str]
 ) -> str:
+    """A copy of `commit` on `parent` with `tree`: its author, its message and the encoding it
+    names for them kept as they are (git's t3900: a commit without an `encoding` header holds
+    UTF-8), never relabelled by your `i18n.commitEncoding`."""
     raw = repo.out("cat-file", "commit", commit)
     headers, _, message = raw.partition(b"\n\n")
     env = dict(identity)
+    encoding = "UTF-8"
     for line in headers.split(b"\n"):
         if line.startswith(b"author "):
             who, stamp, zone = line[7:].rsplit(b" ", 2)
             name, _, email = who.partition(b" <")
+            # fsdecode: the bytes come back as they were when the variable is passed on.
             env.update(
-                GIT_AUTHOR_NAME=name.decode("utf-8", "replace"),
-                GIT_AUTHOR_EMAIL=email.rstrip(b">").decode("utf-8", "replace"),
+                GIT_AUTHOR_NAME=os.fsdecode(name),
+                GIT_AUTHOR_EMAIL=os.fsdecode(email.rstrip(b">")),
                 GIT_AUTHOR_DATE=f"{stamp.decode()} {zone.decode()}",
             )
-    return repo.line("commit-tree", *repo.sign_args(), tree, "-p", parent, input=message, env=env)
+        elif line.startswith(b"encoding "):
+            encoding = os.fsdecode(line[9:])
+    return repo.line(
+        "-c",
+        f"i18n.commitEncoding={encoding}",
+        "commit-tree",
+        *repo.sign_args(),
+        tree,
+        "-p",
+        parent,
+        input=message,
+        env=env,
+    )
 
 
 # --- checkpoints ---------------------------------------------------------------------------------
