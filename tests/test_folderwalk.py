@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from git_atomic.engine import discovery, folderwalk, ignores
+from git_atomic.engine import discovery, folderwalk, folderwalker, ignores
 from testing.gitrepo import GitRepo
 
 NAMES = ["a", "b", "c", "logs", "build", ".venv", ":odd", "sp ace", ".Git"]
@@ -363,7 +363,7 @@ def test_a_deep_tree_is_walked_over_a_few_captures(
     go on from there, and the third finds the empty folder at the bottom. Never a traceback,
     nor folders left open. (No folder read ahead: the depths a round asks about are what is
     counted here.)"""
-    monkeypatch.setattr(folderwalk, "_AHEAD_AT_MOST", 0)
+    monkeypatch.setattr(folderwalker, "_AHEAD_AT_MOST", 0)
     fd = os.open(repo.path, os.O_RDONLY)
     for _ in range(150):
         os.mkdir("d", dir_fd=fd)
@@ -388,7 +388,7 @@ def test_a_walk_stopped_part_way_keeps_no_verdict_a_rule_change_made_stale(
     """`build/` was ignored; the rule goes while 70 new depths of folders come: the walk that
     stops after 64 depths must not keep the old verdict with the new rule file's stat data.
     (No folder read ahead, as above.)"""
-    monkeypatch.setattr(folderwalk, "_AHEAD_AT_MOST", 0)
+    monkeypatch.setattr(folderwalker, "_AHEAD_AT_MOST", 0)
     repo.write(".gitignore", b"build/\n")
     (repo.path / "build" / "e").mkdir(parents=True)
     discovery.discover.cache_clear()
@@ -509,18 +509,18 @@ def test_a_new_ignored_tree_is_read_ahead_only_so_far(
     for i in range(60):
         (repo.path / "node_modules" / f"p{i}" / "lib" / "e").mkdir(parents=True)
     read: list[bytes] = []
-    record = folderwalk._Walker._record
+    record = folderwalker.Walker._record
 
-    def counted(self: folderwalk._Walker, folder: bytes, fd: int) -> object:
+    def counted(self: folderwalker.Walker, folder: bytes, fd: int) -> object:
         read.append(folder)
         return record(self, folder, fd)
 
-    monkeypatch.setattr(folderwalk._Walker, "_record", counted)
+    monkeypatch.setattr(folderwalker.Walker, "_record", counted)
     walked, asked = _questions(repo, g, monkeypatch)
     assert walked is not None and asked == 1
     assert walked.ignored == (b"node_modules",) and not walked.empty
     inside = [f for f in read if f.startswith(b"node_modules")]
-    assert 0 < len(inside) <= folderwalk._AHEAD_AT_MOST
+    assert 0 < len(inside) <= folderwalker._AHEAD_AT_MOST
 
 
 def test_a_rule_file_that_would_stall_git_in_a_new_tree_is_refused_before_git_is_asked(

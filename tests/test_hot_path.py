@@ -126,7 +126,9 @@ SESSION = BEFORE_SCAN | {
         ".engine.folderids",  # where each folder was (device, inode): a checkpoint keeps it (tiny)
         ".engine.checkpointtags",  # the tags a checkpoint records (tiny)
         ".engine.folders",
-        ".engine.folderwalk",  # the walk of the folders beside the scan (early.py)
+        ".engine.folderwalk",  # the walk of the folders beside the scan (early.py),
+        ".engine.folderwalker",  # (one walk, split from folderwalk.py: what it opens and asks)
+        ".engine.folderrecord",  # (a folder as it reads one: an fstat, a listing; tiny: os)
         ".engine.ignoredinside",  # (and the folders in the ignored ones it meets: tiny)
         ".engine.indexfile",
         ".engine.snapshot",
