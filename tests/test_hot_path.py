@@ -132,6 +132,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.ignoredinside",  # (and the folders in the ignored ones it meets: tiny)
         ".engine.indexfile",
         ".engine.snapshot",
+        ".engine.gitside",  # (its git side: HEAD, the branches, the index; from snapshot.py)
         ".engine.commitview",  # commits mode's view of the files: what your git would stage
         ".engine.capturedisk",  # its reading of the files (a scan, or `add -A`)
         ".engine.diskreading",  # (that reading started, stopped, closed: from capturedisk.py)
