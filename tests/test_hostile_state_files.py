@@ -147,7 +147,7 @@ def test_a_log_cut_by_a_process_killed_half_way_keeps_its_entries(repo: GitRepo)
 
 
 def test_a_sessions_fact_made_a_link_is_never_written_through(tmp_path: Path) -> None:
-    """A session's fact (copilotwork's `copilot-working`, turnstate.remember) made a link to
+    """A session's fact (copilotwork's `copilot-working`, turnsession.remember) made a link to
     a file outside, not there yet: noting the fact created that file outside (touch follows
     a link)."""
     from git_atomic.agents import copilotwork, turnstate

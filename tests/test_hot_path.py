@@ -215,6 +215,8 @@ HOOK = (SESSION - {f"{PKG}.commands.session", f"{PKG}.ops.output", f"{PKG}.ops.r
         # a turn whose record a call removed, rebuilt from its refs: asked at its first call
         ".agents.turnorphans",
         ".agents.turnstate",
+        ".agents.turnsession",  # what a session keeps beside its turns (from turnstate.py)
+        ".agents.turncaller",  # the judge's name for a turn's own `begin` (from turnstate.py)
         ".agents.turnmarks",  # the marks of open turns (split from turnstate.py)
         ".commands.agents",
     )

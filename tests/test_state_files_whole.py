@@ -25,7 +25,7 @@ from testing.gitrepo import ROOT, GitRepo
 _PRELUDE = (
     "import sys; from pathlib import Path; "
     "from git_atomic.engine import discovery; "
-    "from git_atomic.agents import baseline, mcp_owners, turnmarks, turnstate; "
+    "from git_atomic.agents import baseline, mcp_owners, turnmarks, turnsession, turnstate; "
     "repo = discovery.discover(sys.argv[1]); state = repo.state_dir; value = sys.argv[2]; "
 )
 # What each writer writes (`value` differs between the two processes), and where.
@@ -45,12 +45,12 @@ _WRITERS: dict[str, tuple[str, Callable[[Path], Path]]] = {
         lambda state: state / "turns" / session_key("s1") / "wt.json",
     ),
     "note-for-the-model": (
-        "turnstate.put_note(state, 's1', value * 1000)",
+        "turnsession.put_note(state, 's1', value * 1000)",
         lambda state: state / "turns" / session_key("s1") / "note.txt",
     ),
     "stops-in-a-row": (
         "turnstate.real_folder(turnstate.session_dir(state, 's1'), make=True); "
-        "turnstate.blocks_in_a_row(state, 's1', add=True)",
+        "turnsession.blocks_in_a_row(state, 's1', add=True)",
         lambda state: state / "turns" / session_key("s1") / "blocks",
     ),
     "gates-baseline-cache": (
@@ -133,8 +133,8 @@ def test_a_state_file_made_a_link_is_replaced_never_written_through(
 
 # What each reads where its file is no file of ours: nothing (no note, a count from 0, no turn).
 _READERS = {
-    "note-for-the-model": ("print(repr(turnstate.take_note(state, 's1')))", "''"),
-    "stops-in-a-row": ("print(turnstate.blocks_in_a_row(state, 's1', add=True))", "1"),
+    "note-for-the-model": ("print(repr(turnsession.take_note(state, 's1')))", "''"),
+    "stops-in-a-row": ("print(turnsession.blocks_in_a_row(state, 's1', add=True))", "1"),
     "turn-record": ("print(turnstate.Slot(state, 's1', 'wt').read())", "None"),
 }
 

@@ -116,9 +116,9 @@ def test_another_sessions_file_tool_open_across_a_shell_call_keeps_its_file(
 
 def test_every_platforms_shell_variable_marks_a_command_as_an_agents() -> None:
     """The variables that tell a command runs in an agent's shell call: each platform's
-    (agents/turnstate.py) are those the window log goes by (ops/windowlog.py, a layer below),
+    (agents/turncaller.py) are those the window log goes by (ops/windowlog.py, a layer below),
     and none reaches the suite's own commands (testing/gitrepo.py's hermetic environment)."""
-    from git_atomic.agents.turnstate import SHELL_VARIABLES
+    from git_atomic.agents.turncaller import SHELL_VARIABLES
     from git_atomic.ops.windowlog import SHELL_MARKS
     from testing.gitrepo import hermetic_env
 

@@ -43,7 +43,7 @@ from git_atomic.agents import tell, turn, turnend, turnplace
 from git_atomic.agents.claude_settings import FILE_TOOL_PATTERN, LAYOUT, install, uninstall
 from git_atomic.agents.hookfiles import Layout
 from git_atomic.agents.tell import QUIET, HookResult
-from git_atomic.agents.turnstate import remember, remembers
+from git_atomic.agents.turnsession import remember, remembers
 from git_atomic.core import patterns
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.records import dataclass

@@ -40,7 +40,8 @@ from git_atomic.agents import tell, turn, turnend, turnplace
 from git_atomic.agents.claude_code import describe
 from git_atomic.agents.copilot_settings import LAYOUT
 from git_atomic.agents.tell import QUIET, HookResult
-from git_atomic.agents.turnstate import SUBAGENTS_TURN, remember, remembers
+from git_atomic.agents.turnsession import remember, remembers
+from git_atomic.agents.turnstate import SUBAGENTS_TURN
 from git_atomic.core.errors import AtomicError
 
 # Tools that only look, plan or ask (the hooks reference's tool table names them): every other

@@ -16,7 +16,8 @@ import stat
 from pathlib import Path
 from typing import Final
 
-from git_atomic.agents.turnstate import TURNS_DIR, forget, remember, session_key
+from git_atomic.agents.turnsession import forget, remember
+from git_atomic.agents.turnstate import TURNS_DIR, session_key
 
 SHARED: Final = "copilot-subagents"  # a child's calls where its parent cannot be told
 WORKING: Final = "copilot-working"  # a fact of a session's: it works now

@@ -46,7 +46,7 @@ from git_atomic.agents import hookfiles, tell, turn, turnend, turnplace
 from git_atomic.agents.claude_code import Dialect, changes_files, session_of, tool_call
 from git_atomic.agents.hookfiles import Event, Layout
 from git_atomic.agents.tell import HookResult
-from git_atomic.agents.turnstate import remember, remembers
+from git_atomic.agents.turnsession import remember, remembers
 from git_atomic.core.errors import AtomicError
 
 TOOL_TIMEOUT: Final = 60

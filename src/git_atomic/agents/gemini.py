@@ -31,7 +31,7 @@ from git_atomic.agents import tell, turn, turnend, turnplace
 from git_atomic.agents.claude_code import describe, session_of
 from git_atomic.agents.hookfiles import Event, Layout
 from git_atomic.agents.tell import QUIET, HookResult
-from git_atomic.agents.turnstate import remember, remembers
+from git_atomic.agents.turnsession import remember, remembers
 from git_atomic.core import patterns
 from git_atomic.core.errors import AtomicError
 

@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
 from git_atomic.agents import turnleft, turnop
-from git_atomic.agents.turnstate import OPENED_IN_TURN, REBUILT, Record
+from git_atomic.agents.turncaller import OPENED_IN_TURN
+from git_atomic.agents.turnstate import REBUILT, Record
 from git_atomic.core import failpoints, records
 from git_atomic.core.errors import AtomicError, BusyError
 from git_atomic.core.journalrows import OpRow

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from git_atomic.agents.turnstate import (
+from git_atomic.agents.turnsession import (
     blocks_in_a_row,
     put_note,
     remember,

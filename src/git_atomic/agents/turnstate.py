@@ -15,7 +15,7 @@ import json
 import os
 import stat
 import time
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -207,7 +207,6 @@ def unmark(state_dir: Path, session: str, worktree: str) -> None:
 # The most of a state file read: far more than any we write (a record of thousands of steps),
 # far less than one another hand made huge would cost a hook call's memory.
 _RECORD_LIMIT: Final = 64 << 20
-_NOTE_LIMIT: Final = 1 << 20
 
 
 def record_at(path: Path) -> Record | None:
@@ -296,52 +295,6 @@ class Slot:
 
 
 _OPEN: Final = b"open\n"  # in a slot's lock file while its turn is open (Slot)
-
-
-# In an operation's journal detail: the agent turn whose tool call opened it (`git atomic begin`
-# in the turn's shell), so that the turn's end tells its own open operation from yours.
-OPENED_IN_TURN: Final = "opened_in_turn"
-# The variable each platform sets in the environment of its shell tool's commands, and whether
-# its value is the session's own id (the hooks' `session_id`), which then names the turn even
-# among several in flight: Claude Code's `CLAUDECODE=1` (code.claude.com/docs/en/env-vars),
-# Gemini CLI's `GEMINI_CLI=1` (google-gemini/gemini-cli docs/tools/shell.md), Codex's
-# `CODEX_THREAD_ID`, its thread's id (openai/codex codex-rs/core/src/exec_env.rs: set for every
-# command its shell, unified exec and user shell run, even under a shell_environment_policy's
-# include_only), which is the hooks' `session_id` in a session's root thread; a subagent's
-# thread has an id of its own, its hooks the session's ("the identity shared by the root thread
-# and all descendant threads", `Session::session_id` in openai/codex core), which newer releases
-# give its commands as `CODEX_SESSION_ID`. Cursor, Copilot CLI and OpenHands document none
-# (docs/agents.md).
-_SHELL_MARKS: Final[dict[str, tuple[tuple[str, ...], bool]]] = {
-    "claude-code": (("CLAUDECODE",), False),
-    "gemini": (("GEMINI_CLI",), False),
-    "codex": (("CODEX_THREAD_ID", "CODEX_SESSION_ID"), True),
-}
-SHELL_VARIABLES: Final = tuple(mark for marks, _ in _SHELL_MARKS.values() for mark in marks)
-
-
-def calling_turn(state_dir: Path, worktree: str, environ: Mapping[str, str]) -> Record | None:
-    """The open turn whose tool call is running this command: its platform's variable is in
-    the environment (holding the turn's session id, where the platform's does), and it is the
-    only such turn in this worktree with a call in flight. None when it cannot be told (no
-    such turn, or several at once): the operation is then taken for yours, as any."""
-    folder = state_dir / TURNS_DIR
-    found = []
-    with contextlib.suppress(OSError):
-        for key in os.listdir(folder):
-            if not real_folder(folder / key, make=False):
-                continue
-            with contextlib.suppress(OSError, ValueError):
-                record = record_at(folder / key / f"{worktree}.json")
-                if record is not None and record.in_flight and _marked(record, environ):
-                    found.append(record)
-    return found[0] if len(found) == 1 else None
-
-
-def _marked(record: Record, environ: Mapping[str, str]) -> bool:
-    marks, names_session = _SHELL_MARKS.get(record.platform, ((), False))
-    values = [value for mark in marks if (value := environ.get(mark))]
-    return bool(values) and (not names_session or record.session in values)
 
 
 def worktrees_of(state_dir: Path, session: str) -> list[str]:
@@ -453,71 +406,3 @@ def new_record(op_id: str, session: str, platform: str, root: Path) -> Record:
         st = os.stat(root)
         extra[ROOT_ID] = [st.st_dev, st.st_ino]
     return Record(op_id, session, platform, str(root), time.time(), extra=extra)
-
-
-def put_note(state_dir: Path, session: str, text: str) -> None:
-    """A message for the model that its platform gave us no field for now: the session's next
-    prompt carries it (`take_note`)."""
-    folder = session_dir(state_dir, session)
-    with contextlib.suppress(OSError):
-        real_folder(folder, make=True)
-        wholefile.replace(folder / "note.txt", text.encode("utf-8"))
-
-
-def take_note(state_dir: Path, session: str) -> str:
-    path = session_dir(state_dir, session) / "note.txt"
-    if not real_folder(path.parent, make=False):
-        return ""
-    try:
-        text = wholefile.read(path, limit=_NOTE_LIMIT).decode("utf-8", "replace")
-    except OSError:
-        return ""
-    path.unlink(missing_ok=True)
-    return text
-
-
-def blocks_in_a_row(state_dir: Path, session: str, *, add: bool) -> int:
-    """How many times in a row this session's turn end sent the agent back to work (after
-    counting this one when `add`; without it the count starts again at 0)."""
-    path = session_dir(state_dir, session) / "blocks"
-    if not real_folder(path.parent, make=False):
-        return 0
-    try:
-        count = int(wholefile.read(path, limit=32)) if add else 0
-    except (OSError, ValueError):
-        count = 0
-    count = count + 1 if add else 0
-    with contextlib.suppress(OSError):
-        real_folder(path.parent, make=True)
-        wholefile.replace(path, str(count).encode("ascii"))
-    return count
-
-
-def remember(state_dir: Path, session: str, fact: str) -> None:
-    """Note that `fact` held once in this session, for its later turns (`remembers`)."""
-    path = session_dir(state_dir, session) / fact
-    if os.path.lexists(path):
-        return
-    with contextlib.suppress(OSError):
-        real_folder(path.parent, make=True)
-        # Never through a link made there since (a file made outside the repository).
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        os.close(os.open(path, flags, 0o644))
-
-
-def forget(state_dir: Path, session: str, fact: str) -> None:
-    """`fact` no longer holds (`remember`)."""
-    folder = session_dir(state_dir, session)
-    if real_folder(folder, make=False):
-        with contextlib.suppress(OSError):
-            (folder / fact).unlink(missing_ok=True)
-
-
-def remembers(state_dir: Path, session: str, fact: str) -> bool:
-    folder = session_dir(state_dir, session)
-    if not real_folder(folder, make=False):
-        return False
-    try:
-        return stat.S_ISREG(os.lstat(folder / fact).st_mode)  # (a link is no fact of ours)
-    except OSError:
-        return False

@@ -53,17 +53,17 @@ def begin(
 
 
 def _turn_of(repo: git.Repo) -> dict[str, object] | None:
-    """The agent turn whose tool call runs this `begin`, for its detail (turnstate.py); only
+    """The agent turn whose tool call runs this `begin`, for its detail (turncaller.py); only
     looked for where a turn's record may be."""
     if not os.path.isdir(repo.state_dir / "turns"):
         return None
-    from git_atomic.agents import turnstate
+    from git_atomic.agents import turncaller, turnstate
 
-    record = turnstate.calling_turn(repo.state_dir, repo.worktree_id, os.environ)
+    record = turncaller.calling_turn(repo.state_dir, repo.worktree_id, os.environ)
     if record is None:
         return None
     key = turnstate.session_key(record.session)
-    return {turnstate.OPENED_IN_TURN: {"op_id": record.op_id, "session": key}}
+    return {turncaller.OPENED_IN_TURN: {"op_id": record.op_id, "session": key}}
 
 
 @contextmanager

@@ -16,7 +16,7 @@ nothing is changed:
   bare `rollback` of it.
 
 The server's own calls (its children carry GIT_ATOMIC_MCP_SERVER, its pid) and an agent's own
-shell call for its own turn (its platform's variable: turnstate.calling_turn) are theirs to
+shell call for its own turn (its platform's variable: turncaller.calling_turn) are theirs to
 make. A dry run changes nothing: anyone may look. The check costs one listing where no MCP
 server ever marked an operation, and a turn's folder listing for a bare rollback of a kept
 turn alone.
@@ -72,12 +72,12 @@ def refuse_open(ctx: context.Context, verb: str, op: OpRow) -> None:
 
 def _an_agents(ctx: context.Context) -> bool:
     """Whether this command runs for an agent, not for you at a terminal: an MCP server's
-    command, or an agent's shell call (its platform's variable: turnstate.calling_turn)."""
+    command, or an agent's shell call (its platform's variable: turncaller.calling_turn)."""
     if os.environ.get(SERVER_VAR):
         return True
-    from git_atomic.agents import turnstate
+    from git_atomic.agents import turncaller
 
-    return any(os.environ.get(name) for name in turnstate.SHELL_VARIABLES)
+    return any(os.environ.get(name) for name in turncaller.SHELL_VARIABLES)
 
 
 def refuse_newest(ctx: context.Context, op: OpRow) -> None:
@@ -112,13 +112,13 @@ def refuse_undo(ctx: context.Context, event: EventRow) -> None:
 def _live_turns_session(ctx: context.Context, op: OpRow) -> str:
     """Who made the kept turn `op`, where its session has a turn open now ('' otherwise, and
     where the command runs in a call of that very session's)."""
-    from git_atomic.agents import turnstate
+    from git_atomic.agents import turncaller, turnstate
 
     turn = op.details.get("turn")
     session = turn.get("session") if isinstance(turn, dict) else None
     if not isinstance(session, str) or not turnstate.worktrees_of(ctx.repo.state_dir, session):
         return ""
-    calling = turnstate.calling_turn(ctx.repo.state_dir, ctx.worktree, os.environ)
+    calling = turncaller.calling_turn(ctx.repo.state_dir, ctx.worktree, os.environ)
     if calling is not None and calling.session == session:
         return ""  # the agent's own shell call: its own turn's to take back
     platform = turn.get("platform") if isinstance(turn, dict) else None

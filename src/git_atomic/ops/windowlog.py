@@ -100,7 +100,7 @@ def _write(repo: git.Repo, entry: Window) -> None:
             os.close(fd)
 
 
-# The variables an agent platform sets for its shell tool's commands (agents/turnstate.py's
+# The variables an agent platform sets for its shell tool's commands (agents/turncaller.py's
 # SHELL_VARIABLES, each platform's: a test keeps the two the same): an operation or a move run
 # there may be the agent's own, part of its call.
 SHELL_MARKS: Final = ("CLAUDECODE", "GEMINI_CLI", "CODEX_THREAD_ID", "CODEX_SESSION_ID")
