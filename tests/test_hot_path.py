@@ -177,6 +177,8 @@ RESTORE = {
         ".engine.restorefolders",  # its folders made and pruned (split from restorefiles.py),
         ".engine.restorespecials",  # its FIFOs, sockets, devices and bits (from restorefiles.py),
         ".engine.restorerefs",  # its moves of HEAD and the branches,
+        ".engine.restoreindex",  # its index and git's state put back (from restore.py),
+        ".engine.restorebits",  # its bits a tree cannot keep closed again (from restore.py),
         ".engine.blobsahead",  # with the bytes of a large one read beside its removals,
         ".engine.restorekeeps",  # and what it leaves where it is
         ".engine.unchanged",  # its check that nobody else wrote a path

@@ -14,15 +14,14 @@ from typing import NamedTuple
 
 from git_atomic.core import failpoints
 from git_atomic.engine import (
-    checkpoint,
     dotgit,
     gitstate,
-    indexbuild,
-    indexfile,
     indexstate,
     infoexclude,
     reconcile,
+    restorebits,
     restorefiles,
+    restoreindex,
     restorekeeps,
     restorerefs,
     rulefiles,
@@ -159,7 +158,7 @@ def apply(
             ".git/info/sparse-checkout was changed by another writer after the rescue was "
             "taken; left as it is"
         )
-    _put_index(repo, current, target, the_plan, paths, stale)
+    restoreindex.put_index(repo, current, target, the_plan, paths, stale)
     failpoints.hit("restore:after-index")
     if the_plan.ref_lines:
         restorerefs.move_branches(repo, the_plan.ref_lines, reason, outcome)
@@ -213,7 +212,9 @@ def _closed_again(
     only: AbstractSet[bytes] | None,
 ) -> None:
     closed: dict[bytes, tuple[int, int]] = {}
-    for path, why in closed_again(repo, current, target, changed, only=only, record=closed):
+    for path, why in restorebits.closed_again(
+        repo, current, target, changed, only=only, record=closed
+    ):
         if why:
             outcome.cannot(path, why)
     if closed:  # no tree holds them, no path change lists them: said
@@ -222,76 +223,6 @@ def _closed_again(
             f"{restorerefs.show(p)} ({new:o})" for p, (_, new) in sorted(closed.items())
         )
         outcome.notes.append(f"the permission bits the checkpoint kept closed again: {names}")
-
-
-def closed_again(
-    repo: Repo,
-    current: Snapshot,
-    target: Snapshot,
-    changed: AbstractSet[bytes] = frozenset(),
-    *,
-    only: AbstractSet[bytes] | None = None,
-    dry_run: bool = False,
-    record: dict[bytes, tuple[int, int]] | None = None,
-) -> list[tuple[bytes, str]]:
-    """The files whose bytes stay as the target has them, and the folders, that are more open
-    now than the target's capture saw them (an operation's `chmod 644` of a 0600 key, a
-    folder made again 0755 where it was 0700: a tree keeps no such bit, so nothing else would
-    tell), closed again to the bits it saw (checkpoint.modes), the executable bit alike, and a
-    setuid, setgid or sticky bit lost put back. Never opened: one closed more since stays so.
-    `only`: those paths alone. The paths closed (`dry_run`: to close), or that could not be,
-    with why; `record`: filled with each closed, path -> (its bits as they were, as written)."""
-    modes = {
-        p: m
-        for p, m in checkpoint.load_modes(repo, target).items()
-        if p not in changed and (only is None or p in only)
-    }
-    if modes and current.files_tree != target.files_tree:
-        same = _same_at(repo, current, target, sorted(p for p in modes if p[-1:] != b"/"))
-        modes = {p: m for p, m in modes.items() if p in same or p[-1:] == b"/"}
-    said: list[tuple[bytes, str]] = []
-    if not modes:
-        return said
-    with safefs.Tree(os.fsencode(repo.root)) as tree:
-        for path, bits in sorted(modes.items()):
-            folder = path[-1:] == b"/"
-            st = tree.lstat(path.rstrip(b"/"))
-            if st is None or not (stat.S_ISDIR if folder else stat.S_ISREG)(st.st_mode):
-                continue
-            now = st.st_mode & 0o7777
-            # Opened (a bit it lacked), or its setuid, setgid or sticky bit lost (a `chmod
-            # 755` of a 2755 file): a file's executable bit is the tree's own.
-            if now & ~bits == 0 and bits & 0o7000 & ~now == 0:
-                continue
-            if not folder and (now ^ bits) & 0o100:
-                continue
-            closed = bits & (now | 0o7000)
-            try:
-                if dry_run or _chmod(tree, path.rstrip(b"/"), closed, folder):
-                    said.append((path, ""))
-                    if record is not None and not dry_run:
-                        record[path] = (now, closed)
-            except OSError as exc:
-                said.append((path, exc.strerror or str(exc)))
-    return said
-
-
-def _chmod(tree: safefs.Tree, rel: bytes, mode: int, folder: bool) -> bool:
-    """The mode of the file or folder at `rel` set, never through a link."""
-    if not folder:
-        return tree.chmod(rel, mode)
-    fd = tree.folder(rel)
-    if fd is None:
-        return False
-    os.fchmod(fd, mode)
-    return True
-
-
-def _same_at(repo: Repo, current: Snapshot, target: Snapshot, paths: list[bytes]) -> set[bytes]:
-    """Those of `paths` both states hold with the same bytes and mode."""
-    ours = {e.path: (e.mode, e.oid) for e in repo.ls_tree_at(current.files_tree, paths)}
-    theirs = {e.path: (e.mode, e.oid) for e in repo.ls_tree_at(target.files_tree, paths)}
-    return {p for p in paths if p in ours and ours[p] == theirs.get(p)}
 
 
 def _put_info_exclude(
@@ -382,137 +313,3 @@ def _put_ignore_rules(
     kept = restorekeeps.ignored_now(repo, deletions, kept, hidden, target, rules_and_rest)
     kept = restorekeeps.not_protected(repo, kept, target)
     return files, restorekeeps.not_in_the_way(kept, files)
-
-
-def _put_index(
-    repo: Repo,
-    current: Snapshot,
-    target: Snapshot,
-    the_plan: Plan,
-    paths: Sequence[bytes],
-    stale: Sequence[bytes],
-) -> None:
-    """git's own state (a command left half way), then the index: all of it, or a selective
-    restore's entries under `paths`. The entries of the files it wrote whose status data says
-    another size than the file's (`stale`) lose that data, also where the index is otherwise
-    the same (indexbuild.rebuild): git takes such a file for changed without reading it, and
-    the data was taken of other bytes with the same id (CRLF, where LF came back)."""
-    if the_plan.git_state_changes:
-        # Before the index: a stale index.lock the operation left would block writing it.
-        gitstate.put(repo, target.git_state)
-    if paths:
-        _restore_index_paths(repo, current, target, paths, stale)
-        return
-    if the_plan.index_changes or stale:
-        indexfile.put_index(repo, current, target, restat=stale)
-
-
-def _restore_index_paths(
-    repo: Repo,
-    current: Snapshot,
-    target: Snapshot,
-    paths: Sequence[bytes],
-    stale: Sequence[bytes] = (),
-) -> None:
-    """Selective: the index entries under `paths`, with their flags (intent-to-add,
-    skip-worktree, assume-unchanged), as the target had them; every other entry as it is. The
-    paths are names, never patterns (`c.*` is the file of that name)."""
-    spec = [os.fsdecode(p) for p in paths]
-    literal = {"GIT_LITERAL_PATHSPECS": "1"}
-    wanted = repo.out(
-        "ls-tree", "-r", "-z", "--full-tree", target.staged_tree, "--", *spec, env=literal
-    )
-    if _both_as_entries(current, target):
-        _rebuild_index_paths(repo, current, target, paths, _entries(wanted), stale)
-        return
-    present = repo.out("ls-files", "-z", "-s", "--", *spec, env=literal)
-    info = b""
-    kept: set[bytes] = set()
-    for item in wanted.split(b"\0"):
-        if item:
-            head, _, path = item.partition(b"\t")
-            mode, _kind, oid = head.decode().split()
-            info += f"{mode} {oid}\t".encode() + path + b"\0"
-            kept.add(path)
-    for item in present.split(b"\0"):
-        if item:
-            path = item.partition(b"\t")[2]
-            if path not in kept:
-                info += b"0 " + repo.zero_oid.encode() + b"\t" + path + b"\0"
-    if info:
-        repo.run("update-index", "-z", "--index-info", input=info)
-
-
-def _both_as_entries(current: Snapshot, target: Snapshot) -> bool:
-    """Whether both indexes are kept as entries and flags (not raw bytes: unmerged entries)."""
-    return (
-        current.index_present
-        and target.index_present
-        and current.index_blob is None
-        and target.index_blob is None
-    )
-
-
-def _entries(listing: bytes) -> dict[bytes, tuple[str, str]]:
-    """`ls-tree -r -z` output as path -> (mode, object id)."""
-    found: dict[bytes, tuple[str, str]] = {}
-    for item in listing.split(b"\0"):
-        if item:
-            head, _, path = item.partition(b"\t")
-            mode, _kind, oid = head.decode().split()
-            found[path] = (mode, oid)
-    return found
-
-
-def _rebuild_index_paths(
-    repo: Repo,
-    current: Snapshot,
-    target: Snapshot,
-    paths: Sequence[bytes],
-    wanted: dict[bytes, tuple[str, str]],
-    stale: Sequence[bytes] = (),
-) -> None:
-    """The index as `current` holds it, its entries and flags under `paths` made the target's,
-    built on a copy of the index and put in place as a whole restore puts one
-    (indexbuild.rebuild, indexfile.install_index): the flags of every other entry are not
-    touched, and those under `paths` come back with their entries."""
-
-    def under(path: bytes) -> bool:
-        return any(q == b"." or path == q or path.startswith(q + b"/") for q in paths)
-
-    spec = [os.fsdecode(p) for p in paths]
-    have = repo.out(
-        "ls-tree",
-        "-r",
-        "-z",
-        "--full-tree",
-        current.staged_tree,
-        "--",
-        *spec,
-        env={"GIT_LITERAL_PATHSPECS": "1"},
-    )
-    edits: dict[bytes, tuple[str, str] | None] = dict.fromkeys(_entries(have))
-    edits.update(wanted)
-    mixed = repo.tree_edit(current.staged_tree, edits)
-
-    def selected(flags: indexstate.IndexFlags) -> indexstate.IndexFlags:
-        return indexstate.IndexFlags(
-            intent_to_add={p: m for p, m in flags.intent_to_add.items() if under(p)},
-            skip_worktree=frozenset(p for p in flags.skip_worktree if under(p)),
-            assume_unchanged=frozenset(p for p in flags.assume_unchanged if under(p)),
-        )
-
-    scratch = repo.scratch_path("index")
-    try:
-        indexbuild.rebuild(
-            repo,
-            current_tree=current.staged_tree,
-            current_flags=selected(checkpoint.load_flags(repo, current)),
-            target_tree=mixed,
-            target_flags=selected(checkpoint.load_flags(repo, target)),
-            scratch=scratch,
-            restat=stale,
-        )
-        indexfile.install_index(repo, scratch)
-    finally:
-        scratch.unlink(missing_ok=True)

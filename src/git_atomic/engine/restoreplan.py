@@ -57,7 +57,7 @@ class Outcome:
     # What the move did that a careful user is told, not a failure: a commit a remote-tracking
     # ref holds taken off a branch (ops/published.py). Said, and in `--json` as `notes`.
     notes: list[str] = field(default_factory=list)
-    # Permission bits it closed again (restore.closed_again): path -> (as they were, as
+    # Permission bits it closed again (restorebits.closed_again): path -> (as they were, as
     # written), kept in its event for `undo` to open again (effectbeside.reverse).
     bits: dict[bytes, tuple[int, int]] = field(default_factory=dict)
     # The FIFOs it made again (path -> st_mode): kept in its event for `undo` to remove again

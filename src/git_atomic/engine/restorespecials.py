@@ -86,7 +86,7 @@ class Specials:
         """The folders this restore made again (mkdir: the umask's bits, 0755) given the bits
         the target's capture saw, opened as well as closed (a team's 2775 folder, a 1777 drop
         box): made by us, they hold no bit of anyone else's to keep. One found there is only
-        ever closed (restore.closed_again)."""
+        ever closed (restorebits.closed_again)."""
         for folder in tree.made:
             bits = self.modes.get(folder + b"/")
             fd = None if bits is None else tree.folder(folder)

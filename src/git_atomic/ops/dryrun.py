@@ -32,14 +32,14 @@ def beside(
 
 def bits(ctx: context.Context, prev: moves.Preview, move: moves.Move) -> list[bytes]:
     """The files and folders whose permission bits the restore of `prev` would close again
-    (restore.closed_again: no tree holds them), for its dry run to list as `mode` lines."""
+    (restorebits.closed_again: no tree holds them), for its dry run to list as `mode` lines."""
     if prev.target.made_within or move.made_within:
         return []  # as the restore itself: a worked-out one closes none
-    from git_atomic.engine import restore, restoreplan
+    from git_atomic.engine import restorebits, restoreplan
 
     written = {c.path for c in prev.plan.files}
     only = restoreplan.named_modes(ctx.repo, prev.target, move.paths)
-    said = restore.closed_again(
+    said = restorebits.closed_again(
         ctx.repo, prev.current, prev.target, written, only=only, dry_run=True
     )
     return [path for path, why in said if not why]
