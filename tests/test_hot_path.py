@@ -123,6 +123,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.rulefiles",  # which files hold rules: a `.gitignore`, the excludes file (tiny)
         ".engine.changedtimes",  # (and when what it holds last changed: ignores.py's, split)
         ".engine.checkpoint",  # the checkpoint format, and the capture's steps:
+        ".engine.checkpointparts",  # (what a checkpoint holds, its record: from checkpoint.py)
         ".engine.folderids",  # where each folder was (device, inode): a checkpoint keeps it (tiny)
         ".engine.checkpointtags",  # the tags a checkpoint records (tiny)
         ".engine.folders",
