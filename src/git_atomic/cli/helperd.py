@@ -55,6 +55,7 @@ PRELOAD: Final = (
     "git_atomic.ops.resultjson",  # every --json answer (the hooks' and the MCP server's too)
     "git_atomic.core.errorlog",
     "git_atomic.core.bomtext",  # a payload's and a configuration's text, past a byte order mark
+    "git_atomic.core.hookstdin",  # a hook's payload, read without waiting on an open stdin
     "git_atomic.engine.restore",  # a rollback's restore (a checkpoint imports none of it)
     "git_atomic.engine.trash",  # what it removes for good, emptied by a process of its own
     "git_atomic.engine.restorerefs",  # its moves of HEAD and the branches

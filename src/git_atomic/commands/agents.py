@@ -83,8 +83,14 @@ def hook_event(*, target: str, event: str, history: str = "shadow") -> int:
     adapter = _adapter(target)
     # Bytes, not the locale's text: a strict UTF-8 stdin fails on a byte that is no UTF-8 (a
     # file name passed on raw); surrogateescape keeps such a name the file's own (os.fsencode).
-    # No stdin at all (Python's sys.stdin is None then) is a payload we cannot read either.
-    data = sys.stdin.buffer.read() if sys.stdin is not None else b""
+    # No stdin at all (Python's sys.stdin is None then) is a payload we cannot read either; a
+    # stdin the platform leaves open after the payload is not waited on (core/hookstdin.py).
+    from git_atomic.core import hookstdin
+
+    try:
+        data = hookstdin.from_stream(sys.stdin)
+    except OSError:  # a descriptor that cannot be read: no payload either
+        data = b""
     payload = _payload(data)
     environ = {**os.environ, "GIT_ATOMIC_TURN_HISTORY": history}
     result = adapter.handle(event, payload, environ)

@@ -260,10 +260,10 @@ def request(args: list[str], stdin: bytes | None) -> bytes:
 
 
 def _read_stdin() -> bytes:
-    chunks = []
-    while chunk := os.read(0, 1 << 16):
-        chunks.append(chunk)
-    return b"".join(chunks)
+    """The payload, without waiting on an input the platform leaves open after it."""
+    from git_atomic.core import hookstdin
+
+    return hookstdin.read(0)
 
 
 def _served(s: _socket.socket, args: list[str], job: _Call) -> int | None:
