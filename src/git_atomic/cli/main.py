@@ -257,6 +257,7 @@ def fewer_collections() -> None:
 
 def _console_main(argv: "Sequence[str] | None") -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    _closed_to_null()
     fewer_collections()
     code = None
     if args[:1] != ["--version"]:
@@ -270,6 +271,25 @@ def _console_main(argv: "Sequence[str] | None") -> int:
             helper.start(helper.WANTED[0])
     _leave_now(code)
     return code
+
+
+def _closed_to_null() -> None:
+    """A standard stream the process was started without (`1>&-`, `0<&-`) is the null device,
+    as git makes it at its start (`sanitize_stdfds`). Python has None for it: every command
+    that printed anything ended in a traceback, a hook's answer too. And a file opened later,
+    ours or a child's, would take its number and receive what is printed there."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            if getattr(sys, name) is None:
+                mode, errors = ("r", "strict") if fd == 0 else ("w", "backslashreplace")
+                stream = open(fd, mode, encoding="utf-8", errors=errors, closefd=False)  # noqa: SIM115
+                setattr(sys, name, stream)  # (the process's own, open to its end)
 
 
 def _leave_now(code: int) -> None:
