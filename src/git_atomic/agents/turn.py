@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Final
 
-from git_atomic.agents import turnmarks, turnplace, turnsteps
+from git_atomic.agents import turnfiles, turnmarks, turnplace, turnsteps
 from git_atomic.agents.turnstate import Record, Slot, any_turn_refs, lock_wait, new_record
 from git_atomic.core import records
 from git_atomic.core.errors import AtomicError, RefusedError
@@ -156,12 +156,19 @@ def after(repo: git.Repo, call: Call) -> str:
                 extra = {k: v for k, v in record.extra.items() if k != turnsteps.UNHELD}
                 record = records.replace(record, extra=extra)
             slot.write(record)
+        said = []
         if isinstance(unheld, list) and unheld:
-            return (
+            said.append(
                 f"not protected (larger than max_new_file_size): {', '.join(map(str, unheld))}; "
                 "no checkpoint holds them, so taking this turn back leaves them as they are"
             )
-        return ""
+        elsewhere = turnfiles.outside(repo, call.paths)
+        if elsewhere:
+            said.append(
+                f"not protected (outside the worktree): {', '.join(elsewhere)}; no checkpoint "
+                "holds it, so taking this turn back leaves what this call wrote there"
+            )
+        return "\n".join(said)
     except AtomicError as exc:
         # The window stays open: the next checkpoint (another call's, or the turn's end)
         # closes it, so the call's changes still belong to the turn.

@@ -416,6 +416,21 @@ def inside(repo: git.Repo, paths: tuple[str, ...] | None) -> list[str] | None:
     return found
 
 
+def outside(repo: git.Repo, paths: tuple[str, ...] | None) -> list[str]:
+    """The paths a file tool names that lead out of the worktree, by their name (`/elsewhere`,
+    `../x`) or through a link in it: what the call writes there is in no checkpoint, and
+    taking the turn back leaves it (nothing outside the worktree is ever written). Found as
+    `inside` places them: where the file the tool writes really is."""
+    real_root = os.path.realpath(repo.root)
+    found = []
+    for path in paths or ():
+        if os.path.isabs(path) and "\0" not in path and _a_file_name(path):
+            real = os.path.relpath(os.path.realpath(path), real_root)
+            if real == os.pardir or real.startswith(os.pardir + os.sep):
+                found.append(path)
+    return found
+
+
 def _a_file_name(path: str) -> bool:
     """Whether `path` can name a file: JSON carries lone surrogates (`"\\ud83d"`) that no
     file name's bytes decode to."""
