@@ -10,11 +10,13 @@ end said its "changes were rolled back" and no word said that one was not: now t
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
+from testing.agents import platform_hook
 from testing.gitrepo import GitRepo
 from tests.test_agents_hooks import ClaudeCode, repo, stop, tool_call
 
@@ -67,3 +69,78 @@ def test_a_write_inside_through_a_link_to_inside_is_not_told(repo: GitRepo) -> N
     claude = ClaudeCode(repo)
     said = _write(claude, 1, repo.path / "app-link.py", b"def answer():\n    return 42\n")
     assert NOTE not in str(said), said
+
+
+def _other_call(platform: str, repo: GitRepo, target: Path, event: str) -> dict[str, object]:
+    """A file tool's call of `platform` that writes `target`, as its reference shapes it."""
+    if platform == "gemini":
+        return {
+            "session_id": "s1",
+            "transcript_path": "/dev/null",
+            "cwd": str(repo.path),
+            "hook_event_name": event,
+            "tool_name": "write_file",
+            "tool_input": {"file_path": str(target), "content": "after\n"},
+        }
+    if platform == "copilot":
+        return {
+            "timestamp": 1704614600000,
+            "cwd": str(repo.path),
+            "sessionId": "s1",
+            "toolName": "create",
+            "toolArgs": json.dumps({"path": str(target), "file_text": "after\n"}),
+        }
+    if platform == "openhands":
+        return {
+            "event_type": event,
+            "session_id": "s1",
+            "working_dir": str(repo.path),
+            "tool_name": "file_editor",
+            "tool_input": {"command": "create", "path": str(target), "file_text": "after\n"},
+        }
+    relative = os.path.relpath(target, repo.path)  # Codex's patch names files from its folder
+    patch = f"*** Begin Patch\n*** Add File: {relative}\n+after\n*** End Patch\n"
+    return {
+        "session_id": "s1",
+        "transcript_path": "/dev/null",
+        "cwd": str(repo.path),
+        "hook_event_name": event,
+        "tool_name": "apply_patch",
+        "tool_input": {"command": patch},
+        "tool_use_id": "c1",
+    }
+
+
+OTHER_EVENTS = {
+    "gemini": ("BeforeTool", "AfterTool"),
+    "copilot": ("preToolUse", "postToolUse"),
+    "openhands": ("PreToolUse", "PostToolUse"),
+    "codex": ("PreToolUse", "PostToolUse"),
+}
+
+
+@pytest.mark.parametrize("platform", sorted(OTHER_EVENTS))
+def test_other_platforms_file_tools_writing_outside_are_told(
+    repo: GitRepo, tmp_path: Path, platform: str
+) -> None:
+    """The class: Gemini CLI's `write_file`, Copilot CLI's `create`, OpenHands's `file_editor`
+    and Codex's `apply_patch` name their files too. A write inside is not told."""
+    target = tmp_path / "elsewhere" / "notes.txt"
+    target.parent.mkdir()
+    before, after = OTHER_EVENTS[platform]
+    for n, (where, told) in enumerate(((target, True), (repo.path / "inside.txt", False))):
+        platform_hook(repo, platform, before, _other_call(platform, repo, where, before))
+        where.write_bytes(b"after %d\n" % n)
+        ran = platform_hook(repo, platform, after, _other_call(platform, repo, where, after))
+        said = ran.stdout + ran.stderr
+        assert (NOTE in said and str(where) in said) == told, (where, said)
+
+
+def test_openhands_viewing_a_file_outside_is_not_told(repo: GitRepo, tmp_path: Path) -> None:
+    target = tmp_path / "notes.txt"
+    target.write_bytes(b"x\n")
+    for event in OTHER_EVENTS["openhands"]:
+        call = _other_call("openhands", repo, target, event)
+        call["tool_input"] = {"command": "view", "path": str(target)}
+        ran = platform_hook(repo, "openhands", event, call)
+        assert NOTE not in ran.stdout + ran.stderr, ran

@@ -222,6 +222,7 @@ HOOK = (SESSION - {f"{PKG}.commands.session", f"{PKG}.ops.output", f"{PKG}.ops.r
         ".agents.turncaller",  # the judge's name for a turn's own `begin` (from turnstate.py)
         ".agents.turnmarks",  # the marks of open turns (split from turnstate.py)
         ".commands.agents",
+        ".agents.toolfiles",  # the files a file tool names, for a write outside (tiny: os)
         ".core.hookstdin",  # the payload read without waiting on a stdin left open (os alone)
     )
 }

@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from git_atomic.agents import tell, turn, turnend, turnplace
+from git_atomic.agents import tell, toolfiles, turn, turnend, turnplace
 from git_atomic.agents.claude_settings import FILE_TOOL_PATTERN, LAYOUT, install, uninstall
 from git_atomic.agents.hookfiles import Layout
 from git_atomic.agents.tell import QUIET, HookResult
@@ -373,7 +373,13 @@ def tool_call(session: str, payload: Mapping[str, Any], dialect: Dialect) -> tur
         label=describe(tool or "tool", tool_input),
         background=tool_input.get("run_in_background") is True,
         paths=_file_tool_paths(tool, tool_input) if dialect is CLAUDE else None,
+        named=toolfiles.named(dialect.platform, tool, tool_input, _cwd(payload)),
     )
+
+
+def _cwd(payload: Mapping[str, Any]) -> object:
+    """The call's folder: `cwd`, OpenHands's `working_dir`."""
+    return payload.get("cwd", payload.get("working_dir"))
 
 
 # Claude Code's tools that write the one file their input names, and nothing else.

@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from git_atomic.agents import tell, turn, turnend, turnplace
+from git_atomic.agents import tell, toolfiles, turn, turnend, turnplace
 from git_atomic.agents.claude_code import describe
 from git_atomic.agents.copilot_settings import LAYOUT
 from git_atomic.agents.tell import QUIET, HookResult
@@ -101,7 +101,9 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
                 return QUIET
             if not remembers(repo.state_dir, session, PROMPTED):
                 session = SESSION  # a subagent's call, or one of a session we saw no prompt of
-            call = turn.Call(session, "", describe(tool or "tool", _args(payload)))
+            args = _args(payload)
+            written = toolfiles.named("copilot", tool, args, payload.get("cwd"))
+            call = turn.Call(session, "", describe(tool or "tool", args), named=written)
             if event == "preToolUse":
                 note = turn.before(repo, LAYOUT.platform, call)
             else:

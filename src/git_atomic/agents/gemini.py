@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from git_atomic.agents import tell, turn, turnend, turnplace
+from git_atomic.agents import tell, toolfiles, turn, turnend, turnplace
 from git_atomic.agents.claude_code import describe, session_of
 from git_atomic.agents.hookfiles import Event, Layout
 from git_atomic.agents.tell import QUIET, HookResult
@@ -101,7 +101,9 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
                 return QUIET
             fields = payload.get("tool_input")
             label = describe(tool or "tool", fields if isinstance(fields, Mapping) else {})
-            call = turn.Call(session, _call_id(tool, fields), label)
+            inputs = fields if isinstance(fields, Mapping) else {}
+            named_files = toolfiles.named("gemini", tool, inputs, payload.get("cwd"))
+            call = turn.Call(session, _call_id(tool, fields), label, named=named_files)
             if event == "BeforeTool":
                 note = turn.before(repo, LAYOUT.platform, call)
                 return tell.reply({"systemMessage": f"git-atomic: {note}"}) if note else QUIET

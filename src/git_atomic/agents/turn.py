@@ -50,6 +50,9 @@ class Call:
     # The files a file tool writes (its input names them); None for a tool that may change
     # anything (a shell, an MCP tool): its window claims every change made while it ran.
     paths: tuple[str, ...] | None = None
+    # The files another platform's file tool names (agents/toolfiles.py), its window claiming
+    # every change all the same: only to tell a write outside the worktree (`after`).
+    named: tuple[str, ...] = ()
 
 
 class Asked(enum.Enum):
@@ -162,7 +165,7 @@ def after(repo: git.Repo, call: Call) -> str:
                 f"not protected (larger than max_new_file_size): {', '.join(map(str, unheld))}; "
                 "no checkpoint holds them, so taking this turn back leaves them as they are"
             )
-        elsewhere = turnfiles.outside(repo, call.paths)
+        elsewhere = turnfiles.outside(repo, call.paths or call.named)
         if elsewhere:
             said.append(
                 f"not protected (outside the worktree): {', '.join(elsewhere)}; no checkpoint "
