@@ -374,6 +374,7 @@ def tool_call(session: str, payload: Mapping[str, Any], dialect: Dialect) -> tur
         background=tool_input.get("run_in_background") is True,
         paths=_file_tool_paths(tool, tool_input) if dialect is CLAUDE else None,
         named=toolfiles.named(dialect.platform, tool, tool_input, _cwd(payload)),
+        folder=toolfiles.shell_folder(dialect.platform, tool, _cwd(payload)),
     )
 
 

@@ -103,7 +103,10 @@ def _handle(event: str, payload: Mapping[str, Any], environ: Mapping[str, str]) 
             label = describe(tool or "tool", fields if isinstance(fields, Mapping) else {})
             inputs = fields if isinstance(fields, Mapping) else {}
             named_files = toolfiles.named("gemini", tool, inputs, payload.get("cwd"))
-            call = turn.Call(session, _call_id(tool, fields), label, named=named_files)
+            folder = toolfiles.shell_folder("gemini", tool, payload.get("cwd"))
+            call = turn.Call(
+                session, _call_id(tool, fields), label, named=named_files, folder=folder
+            )
             if event == "BeforeTool":
                 note = turn.before(repo, LAYOUT.platform, call)
                 return tell.reply({"systemMessage": f"git-atomic: {note}"}) if note else QUIET

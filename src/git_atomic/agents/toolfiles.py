@@ -6,7 +6,9 @@ The other platforms' windows claim every change made while they are open, whatev
 names, so what is read here changes no window: Gemini CLI's `write_file`, `replace` and `edit`
 (`file_path`), Copilot CLI's `create` and `edit` (`path`), OpenHands's `file_editor` but for
 `view` (`path`), and Codex's `apply_patch`, whose patch names its files (`*** Add File:`,
-`*** Update File:`, `*** Delete File:`, `*** Move to:`). A relative name is the call's folder's.
+`*** Update File:`, `*** Delete File:`, `*** Move to:`). A relative name is the call's
+folder's. And the folder a shell tool's call runs in, for the same purpose: one outside the
+worktree changes what no checkpoint holds.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ _KEYS: Final = {
     "copilot": {"create": "path", "edit": "path"},
     "openhands": {"file_editor": "path", "str_replace_editor": "path"},
 }
+# platform -> its shell tools: a call of one runs in the payload's folder (`cwd`), and the
+# platform names its project apart from it (CLAUDE_PROJECT_DIR, GEMINI_PROJECT_DIR). Not the
+# others: the hook runs in the same folder the payload names (Codex's session folder,
+# OpenHands's `working_dir`, Copilot CLI's `cwd`), which is the project it is judged in.
+_SHELLS: Final = {"claude-code": {"Bash", "PowerShell"}, "gemini": {"run_shell_command"}}
 _PATCH_LINES: Final = ("*** Add File: ", "*** Update File: ", "*** Delete File: ", "*** Move to: ")
 
 
@@ -50,3 +57,11 @@ def named(platform: str, tool: str, tool_input: Mapping[str, Any], cwd: object) 
         elif name and folder is not None:
             found.append(os.path.normpath(os.path.join(folder, name)))
     return tuple(found)
+
+
+def shell_folder(platform: str, tool: str, cwd: object) -> str:
+    """The folder a shell tool's call runs in (the payload's absolute `cwd`); '' for any other
+    tool, or a folder not given."""
+    if tool in _SHELLS.get(platform, ()) and isinstance(cwd, str) and os.path.isabs(cwd):
+        return cwd
+    return ""

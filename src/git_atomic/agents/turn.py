@@ -53,6 +53,9 @@ class Call:
     # The files another platform's file tool names (agents/toolfiles.py), its window claiming
     # every change all the same: only to tell a write outside the worktree (`after`).
     named: tuple[str, ...] = ()
+    # The folder a shell tool's call runs in (toolfiles.shell_folder): one outside the worktree
+    # is told (`after`).
+    folder: str = ""
 
 
 class Asked(enum.Enum):
@@ -170,6 +173,11 @@ def after(repo: git.Repo, call: Call) -> str:
             said.append(
                 f"not protected (outside the worktree): {', '.join(elsewhere)}; no checkpoint "
                 "holds it, so taking this turn back leaves what this call wrote there"
+            )
+        if call.folder and turnfiles.outside(repo, (call.folder,)):
+            said.append(
+                f"this call runs in {call.folder}, outside the worktree: what it changes there "
+                "is not protected (no checkpoint holds it)"
             )
         return "\n".join(said)
     except AtomicError as exc:
