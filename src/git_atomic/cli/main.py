@@ -191,10 +191,11 @@ def _report(exc: Exception, *, argv: list[str], json_out: bool) -> int:
 
         log = errorlog.write(exc, argv=argv)
         line += f" — git's full output in {log}"
-    from git_atomic.core.printable import bounding, given_strings
+    from git_atomic.core.printable import bounding, given_strings, printable
 
     given = list(given_strings(argv))
-    sys.stderr.write(bounding(line, given) + "\n")
+    # One line: a newline, tab or ESC a path or a value brought is written `\\xNN`.
+    sys.stderr.write(printable(bounding(line, given)) + "\n")
     if json_out:
         from git_atomic.core import jsontext
 
@@ -208,10 +209,10 @@ def _report(exc: Exception, *, argv: list[str], json_out: bool) -> int:
 
 def _crash(exc: Exception, *, argv: list[str], json_out: bool) -> int:
     from git_atomic.core import errorlog
-    from git_atomic.core.printable import bounding, given_strings
+    from git_atomic.core.printable import bounding, given_strings, printable
 
     path = errorlog.write(exc, argv=argv)
-    said = bounding(str(exc), list(given_strings(argv)))
+    said = printable(bounding(str(exc), list(given_strings(argv))))
     sys.stderr.write(
         f"git-atomic: internal error: {type(exc).__name__}: {said} — details in {path}\n"
     )

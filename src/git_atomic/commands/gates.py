@@ -132,7 +132,7 @@ def _tell(config: Config, ran: list[GateResult], *, passed: bool) -> None:
             continue
         output.say(f"git-atomic: gate {r.name} failed: {r.message}")
         if r.output_tail:
-            output.say("  " + r.output_tail.replace("\n", "\n  "))
+            output.say_lines("  " + r.output_tail.replace("\n", "\n  "))
         output.say(f"  full output: {r.log_path}")
     skipped = [g.name for g in config.gates[len(ran) :]]
     if children.INTERRUPTS.received is not None:

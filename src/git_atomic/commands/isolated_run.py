@@ -254,7 +254,7 @@ def tell(run: IsolatedRun, op: OpRow) -> None:
         if not gate.passed:
             output.say(f"git-atomic: gate {gate.name} failed: {gate.message}")
             if gate.output_tail:
-                output.say("  " + gate.output_tail.replace("\n", "\n  "))
+                output.say_lines("  " + gate.output_tail.replace("\n", "\n  "))
             output.say(f"  full output: {gate.log_path}")
     for problem in run.problems:
         output.say(f"git-atomic: warning: {problem}")
@@ -272,11 +272,11 @@ def tell(run: IsolatedRun, op: OpRow) -> None:
             f"meanwhile ({run.why}): " + ", ".join(run.conflicts)
         )
         output.say("  your worktree was not touched; to apply the result by hand:")
-        output.say("\n".join(f"    {line}" for line in recipes(run)))
+        output.say_lines("\n".join(f"    {line}" for line in recipes(run)))
     elif run.reason is not None:
         output.say(f"{head} passed its gates but was not applied: {run.why}")
         output.say("  your worktree was not touched; to apply the result by hand:")
-        output.say("\n".join(f"    {line}" for line in recipes(run)))
+        output.say_lines("\n".join(f"    {line}" for line in recipes(run)))
     else:
         why = output.failure_words(op, otherwise="failed")
         output.say(

@@ -19,6 +19,7 @@ from git_atomic.commands import movetell
 from git_atomic.core import records
 from git_atomic.core.errors import BusyError, Exit
 from git_atomic.core.journalrows import OpRow, Owner
+from git_atomic.core.printable import printable
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.ops import context, dryrun, effect, moveresults, moves, output, results, steps
@@ -315,11 +316,13 @@ def refuse_overlap(
         )
     elif dry_run:
         for line in lines:
-            print(f"{'overlap':<7} {line}")
+            print(f"{'overlap':<7} {printable(line)}")
     shown = "; ".join(lines[:3]) + ("; ..." if len(lines) > 3 else "")
     dry = "dry run: " if dry_run else ""
     if found.switch is not None:
-        output.say(f"git-atomic: {dry}{_switch_refusal(found, what, shown)}")
+        refusal, hint = _switch_refusal(found, what, shown)
+        output.say(f"git-atomic: {dry}{refusal}")
+        output.say(f"git-atomic: hint: {hint}")
         return int(Exit.REFUSED)
     output.say(
         f"git-atomic: {dry}refused, nothing changed: {what} and "
@@ -328,7 +331,7 @@ def refuse_overlap(
     return int(Exit.REFUSED)
 
 
-def _switch_refusal(found: effect.Outcome, what: str, shown: str) -> str:
+def _switch_refusal(found: effect.Outcome, what: str, shown: str) -> tuple[str, str]:
     """The overlap of a switch taken back with what you left uncommitted on top of your own
     commits on the branch it switched you to: in the words of what happened, one line, then
     what to do (_switch_hint)."""
@@ -340,8 +343,8 @@ def _switch_refusal(found: effect.Outcome, what: str, shown: str) -> str:
     return (
         f"refused, nothing changed: {what} switched you to {on}, and taking it back checks "
         f"out {back} again; your commits on {on} stay there, but your uncommitted changes "
-        f"({paths}) were made on top of them and do not apply to {back} ({shown})\n"
-        f"git-atomic: hint: {_switch_hint(found)}"
+        f"({paths}) were made on top of them and do not apply to {back} ({shown})",
+        _switch_hint(found),
     )
 
 

@@ -34,6 +34,7 @@ from git_atomic.commands.query import resolve_op
 from git_atomic.core import records
 from git_atomic.core.errors import UsageError
 from git_atomic.core.journalrows import OpRow
+from git_atomic.core.printable import printable
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
 from git_atomic.engine import checkpoint, gitlinks, gitstate, pathcheck, snapshot
 from git_atomic.ops import context, dryrun, effect, effectsteps, moves, output, samefolder, steps
@@ -267,7 +268,7 @@ def _take_back(
         else:  # what the real one writes back all the same, said first
             lines = moving.foreseen(ctx, op)
             for line in [] if json_out else lines:
-                print(f"{'git':<7} {line}")
+                print(f"{'git':<7} {printable(line)}")
             inside = dryrun.inside(ctx, op)  # left, and warned of, as the real one does
             for line in inside:
                 output.say(f"git-atomic: warning: {line}")

@@ -233,12 +233,12 @@ def _tell(journal: Journal, op: OpRow, repo: Repo) -> None:
     why = details.get("why")
     gate = next(iter(journal.gates(op.id)), None)
     if gate is not None and gate.output_tail and op.status != OpStatus.COMMITTED:
-        output.say("  " + gate.output_tail.replace("\n", "\n  "))
+        output.say_lines("  " + gate.output_tail.replace("\n", "\n  "))
         output.say(f"  full output: {gate.log_path}")
     elif gate is not None and gate.output_tail and details.get("tests_failed"):
         # RED held: the end of the failure shows it is the one the person meant.
         tail = gate.output_tail.splitlines()[-RED_TAIL_LINES:]
-        output.say("  " + "\n  ".join(tail))
+        output.say_lines("  " + "\n  ".join(tail))
     if op.status == OpStatus.COMMITTED:
         post = [c for c in journal.checkpoints(op.id) if c.kind == CheckpointKind.POST_OP]
         if post and post[-1].commit_sha:

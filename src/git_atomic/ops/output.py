@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Final
 
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
+from git_atomic.core.printable import printable
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpStatus
 
 if TYPE_CHECKING:
@@ -36,6 +37,14 @@ def _write_json(obj: Mapping[str, object]) -> None:
 
 
 def say(text: str) -> None:
+    """One line for people on stderr. A name may hold any byte but `/` and NUL: a newline, tab
+    or ESC a path, a branch or a command brings is written `\\xNN` (core/printable.py), so
+    the line stays one line and never drives the terminal."""
+    say_lines(printable(text))
+
+
+def say_lines(text: str) -> None:
+    """`text` on stderr as it is, lines and all: what a gate printed, a recipe of lines."""
     sys.stderr.write(text + "\n")
     sys.stderr.flush()
 
@@ -68,7 +77,7 @@ def tell_outcome(journal: Journal, op: OpRow, *, repo: Repo | None = None) -> No
         if not gate.passed:
             say(f"git-atomic: gate {gate.name} failed: {gate.message}")
             if gate.output_tail:
-                say("  " + gate.output_tail.replace("\n", "\n  "))
+                say_lines("  " + gate.output_tail.replace("\n", "\n  "))
             say(f"  full output: {gate.log_path}")
     say(summary_line(journal, op, repo=repo))
     held = held_back_line(op)
