@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,7 +77,8 @@ def test_files_a_take_back_does_not_change_keep_their_inode_and_time(
         repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
         (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
         claude_hook(repo, "s1", "UserPromptSubmit", prompt="x")
-        call = {"tool_use_id": "b1", "tool_name": "Bash", "tool_input": {"command": edit}}
+        call: dict[str, Any] = {"tool_use_id": "b1", "tool_name": "Bash"}
+        call["tool_input"] = {"command": edit}
         claude_hook(repo, "s1", "PreToolUse", **call)
         subprocess.run(["sh", "-c", f"{edit}; touch bad"], cwd=repo.path, check=True)
         claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
