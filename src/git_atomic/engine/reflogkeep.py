@@ -207,6 +207,28 @@ def mend(
     return mended, left
 
 
+def gone(repo: Repo, names: Iterable[str]) -> list[str]:
+    """The commits the reflogs of `names` name that git no longer has, in their order: what an
+    operation's `git reflog expire --expire=now --all && git gc --prune=now` took for good (a
+    commit only `main@{1}` named, a `reset` left behind). The reflogs written back name them
+    again; nothing can make them again. One `cat-file --batch-check` for them all."""
+    oids: dict[str, None] = {}
+    with safefs.Tree(os.fsencode(repo.common_dir)) as tree:
+        for name in names:
+            rel = _reflog(name)
+            data = tree.read(rel) if tree.kind(rel) == stat.S_IFREG else None
+            for line in (data or b"").splitlines():
+                fields = line.split(b" ", 2)
+                if len(fields) == 3:
+                    named = (o.decode("ascii", "replace") for o in fields[:2] if o.strip(b"0"))
+                    oids.update(dict.fromkeys(named))
+    if not oids:
+        return []
+    asked = "".join(f"{oid}\n" for oid in oids).encode()
+    listed = repo.run("cat-file", "--batch-check", input=asked, check=False).stdout
+    return [line.split()[0].decode() for line in listed.splitlines() if line.endswith(b" missing")]
+
+
 def foresee(repo: Repo, op_id: str, names: Iterable[str]) -> list[str]:
     """The names whose reflog `mend` would write back now (a dry run's: nothing written)."""
     if not _files_backend(repo):

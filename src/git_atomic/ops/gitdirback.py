@@ -214,6 +214,16 @@ def mend_reflogs(
         "or died); left as it is"
         for name in unmended
     ]
+    pruned = reflogkeep.gone(repo, mended) if mended else []
+    if pruned:  # written back, the reflogs name commits git no longer has
+        names = ", ".join(n.removeprefix("refs/heads/") for n in mended)
+        ids = ", ".join(oid[:12] for oid in pruned[:3]) + (", ..." if len(pruned) > 3 else "")
+        lines.append(
+            f"the reflogs written back ({names}) name {len(pruned)} commit"
+            f"{'s' if len(pruned) > 1 else ''} git no longer has ({ids}): pruned while the "
+            "operation ran (`git gc` after `reflog expire`), no rollback can make "
+            f"{'them' if len(pruned) > 1 else 'it'} again"
+        )
     return mended, lines
 
 
