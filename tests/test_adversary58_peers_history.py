@@ -58,3 +58,13 @@ def test_no_commit_is_named_where_the_operation_only_expired(repo: GitRepo) -> N
     assert res.returncode == 1, res.stderr
     assert "pruned" not in res.stderr and commit[:12] not in res.stderr, res.stderr
     assert commit in repo.git("rev-list", "--walk-reflogs", "main").split()
+
+
+def test_the_dry_run_names_the_pruned_commit_as_the_rollback_does(repo: GitRepo) -> None:
+    """What `rollback --op --dry-run` lists is what the rollback does: its git lines say the
+    reflogs are written back and that the commit the prune took cannot come back."""
+    commit = left_behind(repo)
+    op = repo.atomic_json("run", "--no-gates", "--", "sh", "-c", EXPIRE_AND_PRUNE)["op_id"]
+    res = repo.atomic("rollback", "--op", op, "--dry-run", check=0)
+    named = [line for line in res.stdout.splitlines() if commit[:12] in line]
+    assert len(named) == 1 and named[0].startswith("git ") and "pruned" in named[0], res.stdout

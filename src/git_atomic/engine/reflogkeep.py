@@ -211,17 +211,36 @@ def gone(repo: Repo, names: Iterable[str]) -> list[str]:
     """The commits the reflogs of `names` name that git no longer has, in their order: what an
     operation's `git reflog expire --expire=now --all && git gc --prune=now` took for good (a
     commit only `main@{1}` named, a `reset` left behind). The reflogs written back name them
-    again; nothing can make them again. One `cat-file --batch-check` for them all."""
-    oids: dict[str, None] = {}
+    again; nothing can make them again."""
     with safefs.Tree(os.fsencode(repo.common_dir)) as tree:
-        for name in names:
-            rel = _reflog(name)
-            data = tree.read(rel) if tree.kind(rel) == stat.S_IFREG else None
-            for line in (data or b"").splitlines():
-                fields = line.split(b" ", 2)
-                if len(fields) == 3:
-                    named = (o.decode("ascii", "replace") for o in fields[:2] if o.strip(b"0"))
-                    oids.update(dict.fromkeys(named))
+        read = [
+            tree.read(rel) if tree.kind(rel) == stat.S_IFREG else None
+            for rel in map(_reflog, names)
+        ]
+    return _missing(repo, read)
+
+
+def gone_kept(repo: Repo, op_id: str, names: Iterable[str]) -> list[str]:
+    """`gone` for the reflogs `mend` would write back (a dry run's): those its PRE-OP kept."""
+    with contextlib.ExitStack() as stack:
+        try:
+            top = _open_top(repo, stack, make=False)
+        except OSError:
+            return []
+        read = [_read_kept(top, op_id, os.fsencode(name).hex()) for name in names]
+    return _missing(repo, read)
+
+
+def _missing(repo: Repo, reflogs: Iterable[bytes | None]) -> list[str]:
+    """The objects the `reflogs` (their bytes) name that git does not have: one `cat-file
+    --batch-check` for them all."""
+    oids: dict[str, None] = {}
+    for data in reflogs:
+        for line in (data or b"").splitlines():
+            fields = line.split(b" ", 2)
+            if len(fields) == 3:
+                named = (o.decode("ascii", "replace") for o in fields[:2] if o.strip(b"0"))
+                oids.update(dict.fromkeys(named))
     if not oids:
         return []
     asked = "".join(f"{oid}\n" for oid in oids).encode()

@@ -23,7 +23,7 @@ call that takes a checkpoint (agents/turnsteps.py, turnbeside.py).
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
 from git_atomic.engine import checkpoint
@@ -216,15 +216,21 @@ def mend_reflogs(
     ]
     pruned = reflogkeep.gone(repo, mended) if mended else []
     if pruned:  # written back, the reflogs name commits git no longer has
-        names = ", ".join(n.removeprefix("refs/heads/") for n in mended)
-        ids = ", ".join(oid[:12] for oid in pruned[:3]) + (", ..." if len(pruned) > 3 else "")
-        lines.append(
-            f"the reflogs written back ({names}) name {len(pruned)} commit"
-            f"{'s' if len(pruned) > 1 else ''} git no longer has ({ids}): pruned while the "
-            "operation ran (`git gc` after `reflog expire`), no rollback can make "
-            f"{'them' if len(pruned) > 1 else 'it'} again"
-        )
+        lines.append(pruned_words(mended, pruned))
     return mended, lines
+
+
+def pruned_words(names: Sequence[str], pruned: Sequence[str]) -> str:
+    """How a rollback (and its dry run) says that the reflogs it writes back name commits git
+    no longer has (reflogkeep.gone)."""
+    shown = ", ".join(n.removeprefix("refs/heads/") for n in names)
+    ids = ", ".join(oid[:12] for oid in pruned[:3]) + (", ..." if len(pruned) > 3 else "")
+    many = len(pruned) > 1
+    return (
+        f"the reflogs written back ({shown}) name {len(pruned)} commit{'s' if many else ''} "
+        f"git no longer has ({ids}): pruned while the operation ran (`git gc` after `reflog "
+        f"expire`), no rollback can make {'them' if many else 'it'} again"
+    )
 
 
 def _top_entries(repo: Repo, commit: str) -> dict[bytes, str]:

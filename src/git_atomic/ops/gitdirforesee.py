@@ -24,11 +24,15 @@ def foresee(
     lines = []
     if checkpoints and checkpoints[0].kind == CheckpointKind.PRE_OP:
         snap = checkpoint.load(repo, checkpoints[0].sha)
-        for name in reflogkeep.foresee(repo, op.id, snap.branches):
+        rewritten = reflogkeep.foresee(repo, op.id, snap.branches)
+        for name in rewritten:
             shown = name.removeprefix("refs/heads/")
             if name.startswith("worktrees/"):
                 shown = f"HEAD of the linked worktree {name.split('/')[1]}"
             lines.append(f"reflog of {shown}: written back as before the operation (it rewrote it)")
+        pruned = reflogkeep.gone_kept(repo, op.id, rewritten) if rewritten else []
+        if pruned:
+            lines.append(gitdirback.pruned_words(rewritten, pruned))
         last = checkpoint.load(repo, checkpoints[-1].sha) if checkpoints[1:] else None
         if last is not None and last.repositories != snap.repositories:
             from git_atomic.ops import reposmade  # a .git it made in a folder of files: stays
