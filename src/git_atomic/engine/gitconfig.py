@@ -208,6 +208,17 @@ class RepoConfig:
         email = os.environ.get("GIT_AUTHOR_EMAIL") or self.config("user.email")
         cname = os.environ.get("GIT_COMMITTER_NAME") or self.config("user.name")
         cemail = os.environ.get("GIT_COMMITTER_EMAIL") or self.config("user.email")
+        refused = next((n for n in (name, cname) if n and not self._name_taken(n)), None)
+        if refused is not None and required:
+            raise UsageError(
+                f"commits mode needs a git identity git accepts: the name {refused!r} "
+                "(user.name, or GIT_AUTHOR_NAME/GIT_COMMITTER_NAME) is only characters git "
+                "strips from a name",
+                hint="set user.name to your name, or use --history shadow",
+            )
+        if refused is not None:  # no commit of ours can bear it: our own name instead
+            name = name if name and self._name_taken(name) else None
+            cname = cname if cname and self._name_taken(cname) else None
         if not (name and email and cname and cemail):
             if required:
                 raise UsageError(
@@ -225,6 +236,23 @@ class RepoConfig:
             GIT_COMMITTER_EMAIL=cemail,
         )
         return env
+
+    def _name_taken(self, name: str) -> bool:
+        """Whether git puts `name` in a commit: it refuses one made only of the characters it
+        strips from a name's ends ("name consists only of disallowed characters"), whatever
+        `commit-tree` is asked. git 2.46 stopped stripping `.`: a name of those and dots is
+        asked of this git (`git var`, as strict as `commit-tree`), the rare case only."""
+        if any(c not in _CRUD for c in name):
+            return True
+        if "." not in name:
+            return False
+        env = {**self.git_env, "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": "x@y"}
+        ran = process.git(["var", "GIT_COMMITTER_IDENT"], cwd=self.root, env=env, check=False)
+        return ran.returncode == 0
+
+
+# What git strips from the ends of a name (ident.c `crud`, git 2.39; `.` until 2.46).
+_CRUD: Final = frozenset(map(chr, range(33))) | frozenset(".,:;<>\"\\'")
 
 
 def config_key(key: str) -> str:
