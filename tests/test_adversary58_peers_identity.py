@@ -90,3 +90,22 @@ def test_an_agent_turn_is_taken_back_under_a_name_git_refuses(repo: GitRepo) -> 
     answer = json.loads(claude_hook(repo, "s1", "Stop").stdout or "{}")
     assert answer.get("decision") == "block", answer
     assert not repo.exists("bad") and not repo.exists("n")
+
+
+@pytest.mark.parametrize("variable", ["GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"])
+def test_a_date_git_cannot_read_never_stops_a_checkpoint(repo: GitRepo, variable: str) -> None:
+    """The same family: a date in the environment git cannot read (`GIT_AUTHOR_DATE=soon`,
+    left by a script) failed every checkpoint ("invalid date format"). A shadow-mode run
+    that fails is rolled back exactly, its checkpoints dated now; commits mode refuses in one
+    line naming the variable (exit 2) before the command runs."""
+    repo.write("u.txt", b"untracked\n")
+    before = repo.fingerprint()
+    env = {variable: "soon"}
+    script = "echo x > README && rm u.txt; exit 1"
+    res = repo.atomic("run", "--history", "shadow", "--", "sh", "-c", script, env=env)
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
+    assert repo.fingerprint() == before
+    res = repo.atomic("run", "--history", "commits", "--", "sh", "-c", "echo x > r", env=env)
+    assert res.returncode == 2, res.stderr
+    assert len(res.stderr.splitlines()) == 1 and variable in res.stderr, res.stderr
+    assert repo.fingerprint() == before and not repo.exists("r")

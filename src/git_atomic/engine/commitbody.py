@@ -39,7 +39,7 @@ def body(
         name, email = identity.get(f"GIT_{who}_NAME"), identity.get(f"GIT_{who}_EMAIL")
         if not (name and email and _plain_ident(name) and _plain_ident(email)):
             return None
-        told = os.environ.get(f"GIT_{who}_DATE")
+        told = identity.get(f"GIT_{who}_DATE", os.environ.get(f"GIT_{who}_DATE"))
         when = _git_date(told) if told else (now, offset)
         if when is None:
             return None
@@ -112,6 +112,17 @@ def _git_date(text: str) -> tuple[int, int] | None:
     local = _civil_days(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
     seconds = local - offset * 60
     return (seconds, offset) if seconds >= 0 else None
+
+
+def read_here(text: str) -> bool:
+    """Whether `text`, a GIT_*_DATE, is in a form read here (then git reads it alike)."""
+    return _git_date(text) is not None
+
+
+def now_told() -> str:
+    """Now, as a GIT_*_DATE git reads (`@<seconds> <zone>`, the zone git gives the moment)."""
+    now = int(time.time())
+    return f"@{now} {_zone(int(time.localtime(now).tm_gmtoff / 60))}"
 
 
 _MONTH_DAYS: Final = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)

@@ -229,6 +229,19 @@ class RepoConfig:
             cname, cemail = cname or FALLBACK_IDENTITY[0], cemail or FALLBACK_IDENTITY[1]
         if required:
             self._signer_found()
+        for who in ("AUTHOR", "COMMITTER"):  # a date git cannot read fails every commit
+            told = os.environ.get(f"GIT_{who}_DATE")
+            if told is None or self._date_taken(who, told):
+                continue
+            if required:
+                raise UsageError(
+                    f"commits mode cannot commit: GIT_{who}_DATE is set to {told!r}, a date "
+                    "git cannot read",
+                    hint=f"unset GIT_{who}_DATE, or use --history shadow",
+                )
+            from git_atomic.engine import commitbody  # (only where a date is told)
+
+            env[f"GIT_{who}_DATE"] = commitbody.now_told()  # a checkpoint is dated now
         env.update(
             GIT_AUTHOR_NAME=name,
             GIT_AUTHOR_EMAIL=email,
@@ -236,6 +249,18 @@ class RepoConfig:
             GIT_COMMITTER_EMAIL=cemail,
         )
         return env
+
+    def _date_taken(self, who: str, told: str) -> bool:
+        """Whether git reads `told` as GIT_<who>_DATE: a form commitbody reads, or one this
+        git takes (`git var`, as strict as `commit-tree`: RFC 2822 and the rest)."""
+        from git_atomic.engine import commitbody  # (only where a date is told)
+
+        if told and commitbody.read_here(told):
+            return True
+        env = {**self.git_env, f"GIT_{who}_NAME": "x", f"GIT_{who}_EMAIL": "x@y"}
+        env[f"GIT_{who}_DATE"] = told
+        ran = process.git(["var", f"GIT_{who}_IDENT"], cwd=self.root, env=env, check=False)
+        return ran.returncode == 0
 
     def _name_taken(self, name: str) -> bool:
         """Whether git puts `name` in a commit: it refuses one made only of the characters it
