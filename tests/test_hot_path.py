@@ -94,6 +94,7 @@ SESSION = BEFORE_SCAN | {
         ".commands.session",
         ".commands.theirs",  # another live session's open operation refused (one listing)
         ".engine.commitbody",  # a checkpoint commit worked out without a process
+        ".engine.identity",  # who our commits are by, and when (gitconfig.identity_env's)
         ".core.bomtext",  # a configuration or a hook's payload read past a byte order mark
         ".core.config",  # the configuration package: where it is read from, and
         ".core.config.commandline",  # the `-g` gates,

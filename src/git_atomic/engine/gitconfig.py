@@ -12,8 +12,6 @@ from typing import Final
 from git_atomic.core import process
 from git_atomic.core.errors import UsageError
 
-FALLBACK_IDENTITY: Final = ("git-atomic", "git-atomic@localhost")
-
 
 class RepoConfig:
     """The configuration side of `git.Repo` (which sets `root` and `git_env`)."""
@@ -202,82 +200,16 @@ class RepoConfig:
             )
 
     def identity_env(self, *, required: bool) -> dict[str, str]:
-        """Author/committer for our commits: the user's identity, else a fixed one."""
-        env: dict[str, str] = {}
-        name = os.environ.get("GIT_AUTHOR_NAME") or self.config("user.name")
-        email = os.environ.get("GIT_AUTHOR_EMAIL") or self.config("user.email")
-        cname = os.environ.get("GIT_COMMITTER_NAME") or self.config("user.name")
-        cemail = os.environ.get("GIT_COMMITTER_EMAIL") or self.config("user.email")
-        refused = next((n for n in (name, cname) if n and not self._name_taken(n)), None)
-        if refused is not None and required:
-            raise UsageError(
-                f"commits mode needs a git identity git accepts: the name {refused!r} "
-                "(user.name, or GIT_AUTHOR_NAME/GIT_COMMITTER_NAME) is only characters git "
-                "strips from a name",
-                hint="set user.name to your name, or use --history shadow",
-            )
-        if refused is not None:  # no commit of ours can bear it: our own name instead
-            name = name if name and self._name_taken(name) else None
-            cname = cname if cname and self._name_taken(cname) else None
-        if not (name and email and cname and cemail):
-            if required:
-                raise UsageError(
-                    "commits mode needs your git identity: set user.name and user.email "
-                    "(git config user.email you@example.com), or use --history shadow"
-                )
-            name, email = name or FALLBACK_IDENTITY[0], email or FALLBACK_IDENTITY[1]
-            cname, cemail = cname or FALLBACK_IDENTITY[0], cemail or FALLBACK_IDENTITY[1]
+        """Author/committer for our commits: the user's identity, else a fixed one; dated as
+        told, else now (identity.py). `required` (a commit on your branch): yours, or a
+        refusal, and the program that signs it found."""
+        from git_atomic.engine import identity  # a commit's, not every command's
+
+        env = identity.people(self, required=required)
         if required:
             self._signer_found()
-        for who in ("AUTHOR", "COMMITTER"):  # a date git cannot read fails every commit
-            told = os.environ.get(f"GIT_{who}_DATE")
-            if told is None or self._date_taken(who, told):
-                continue
-            if required:
-                raise UsageError(
-                    f"commits mode cannot commit: GIT_{who}_DATE is set to {told!r}, a date "
-                    "git cannot read",
-                    hint=f"unset GIT_{who}_DATE, or use --history shadow",
-                )
-            from git_atomic.engine import commitbody  # (only where a date is told)
-
-            env[f"GIT_{who}_DATE"] = commitbody.now_told()  # a checkpoint is dated now
-        env.update(
-            GIT_AUTHOR_NAME=name,
-            GIT_AUTHOR_EMAIL=email,
-            GIT_COMMITTER_NAME=cname,
-            GIT_COMMITTER_EMAIL=cemail,
-        )
+        env.update(identity.dates(self, required=required))
         return env
-
-    def _date_taken(self, who: str, told: str) -> bool:
-        """Whether git reads `told` as GIT_<who>_DATE: a form commitbody reads, or one this
-        git takes (`git var`, as strict as `commit-tree`: RFC 2822 and the rest)."""
-        from git_atomic.engine import commitbody  # (only where a date is told)
-
-        if told and commitbody.read_here(told):
-            return True
-        env = {**self.git_env, f"GIT_{who}_NAME": "x", f"GIT_{who}_EMAIL": "x@y"}
-        env[f"GIT_{who}_DATE"] = told
-        ran = process.git(["var", f"GIT_{who}_IDENT"], cwd=self.root, env=env, check=False)
-        return ran.returncode == 0
-
-    def _name_taken(self, name: str) -> bool:
-        """Whether git puts `name` in a commit: it refuses one made only of the characters it
-        strips from a name's ends ("name consists only of disallowed characters"), whatever
-        `commit-tree` is asked. git 2.46 stopped stripping `.`: a name of those and dots is
-        asked of this git (`git var`, as strict as `commit-tree`), the rare case only."""
-        if any(c not in _CRUD for c in name):
-            return True
-        if "." not in name:
-            return False
-        env = {**self.git_env, "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": "x@y"}
-        ran = process.git(["var", "GIT_COMMITTER_IDENT"], cwd=self.root, env=env, check=False)
-        return ran.returncode == 0
-
-
-# What git strips from the ends of a name (ident.c `crud`, git 2.39; `.` until 2.46).
-_CRUD: Final = frozenset(map(chr, range(33))) | frozenset(".,:;<>\"\\'")
 
 
 def config_key(key: str) -> str:
