@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +110,23 @@ def test_a_date_git_cannot_read_never_stops_a_checkpoint(repo: GitRepo, variable
     assert res.returncode == 2, res.stderr
     assert len(res.stderr.splitlines()) == 1 and variable in res.stderr, res.stderr
     assert repo.fingerprint() == before and not repo.exists("r")
+
+
+def test_a_commit_git_could_not_sign_is_the_reason_said(repo: GitRepo, tmp_path: Path) -> None:
+    """Aider-AI/aider#1600: with `commit.gpgSign` set and no key to sign with, every commit
+    failed ("gpg failed to sign the data"), and the tool's word for it was git's error. A
+    commits-mode run whose commit cannot be signed is rolled back (exit 1), nothing committed,
+    and each line that says why (the run's summary, `log`, `show`) says the signing failed,
+    never that the command "left a state no checkpoint can hold"."""
+    signer = tmp_path / "gpg"
+    signer.write_text("#!/bin/sh\necho 'gpg: signing failed: No secret key' >&2\nexit 2\n")
+    signer.chmod(0o755)
+    repo.git("config", "commit.gpgSign", "true")
+    repo.git("config", "gpg.program", str(signer))
+    head = repo.head()
+    res = repo.atomic("run", "--history", "commits", "--", "sh", "-c", "echo x > README")
+    assert res.returncode == 1, res.stderr
+    assert repo.head() == head and repo.read("README") == b"hello\n"
+    op = repo.atomic_json("log")["operations"][0]["op_id"]
+    for said in (res.stderr, repo.atomic("log", check=0).stdout, repo.atomic("show", op).stdout):
+        assert "no checkpoint can hold" not in said and "sign" in said, said

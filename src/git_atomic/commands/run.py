@@ -183,7 +183,9 @@ def _run_then_validate(engine: Engine, op: OpRow, command: _Command) -> OpRow:
         return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
     except SigningFailed as error:
         output.say(f"git-atomic: {error}; so the operation is rolled back")
-        return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
+        unsigned = "its commit could not be signed (commit.gpgSign)"
+        engine.journal.set_detail(op.id, {**op.details, output.NOT_KEPT: unsigned})
+        return rollback_op(engine, engine.journal.op(op.id) or op, failed_phase=FailedPhase.EXEC)
     except UnholdableName as error:
         # Its refusal says "nothing was changed": true of a checkpoint asked for, not here.
         output.say(

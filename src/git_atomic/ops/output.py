@@ -122,18 +122,25 @@ def command_failure(op: OpRow) -> str:
             name = f"signal {-code}"
         return f"the command was killed by {name}"
     if code == 0:  # it succeeded, and left what no checkpoint can hold (said just before)
-        return "the command exited 0, but left a state no checkpoint can hold"
+        return f"the command exited 0, but {not_kept(op)}"
     if op.details.get(EXIT_OK):  # a status --ok-exit counts as success
-        return (
-            f"the command exited with status {code}, which counts as success, but left a state "
-            "no checkpoint can hold"
-        )
+        return f"the command exited with status {code}, which counts as success, but {not_kept(op)}"
     return f"the command exited with status {code}"
 
 
 # An operation's detail: its command's exit status was one `--ok-exit` (or `[ok_exit]`) counts
 # as success, and it was rolled back for what it left (a merge in progress).
 EXIT_OK: Final = "exit_ok"
+# An operation's detail: why what the command left could not be kept, where it is not a state
+# no checkpoint can hold (its commit, which `commit.gpgSign` asks to sign, could not be signed).
+NOT_KEPT: Final = "not_kept"
+
+
+def not_kept(op: OpRow) -> str:
+    """Why a command that succeeded was rolled back all the same, in the words of its views."""
+    why = op.details.get(NOT_KEPT)
+    return str(why) if why else "left a state no checkpoint can hold"
+
 
 # What a rollback's promise covers: what git-atomic captures, not ignored files.
 AS_BEFORE: Final = "files, index and branches are as before (ignored files are not restored)"

@@ -13,7 +13,7 @@ from git_atomic.core.journalrows import GateRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, OpKind, OpStatus
 from git_atomic.engine.git import Repo
 from git_atomic.ops import context
-from git_atomic.ops.output import EXIT_OK
+from git_atomic.ops.output import EXIT_OK, not_kept
 from git_atomic.views.changestats import file_stats
 from git_atomic.views.render import (
     Stat,
@@ -55,7 +55,7 @@ def _why(op: OpRow, gates: list[GateRow], post_op: bool) -> str:
         return f"gate{'s' if len(failed) > 1 else ''} {names} failed{low}"
     if op.failed_phase == FailedPhase.EXEC:
         if op.exit_code == 0 or op.details.get(EXIT_OK):
-            return f"command exited {op.exit_code}, left a state no checkpoint can hold"
+            return f"command exited {op.exit_code}, {not_kept(op)}"
         return f"command exited {op.exit_code}" if op.exit_code is not None else "command failed"
     kept_aside = not_applied(op)
     if kept_aside is not None:

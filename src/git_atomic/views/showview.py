@@ -31,7 +31,7 @@ from git_atomic.core.vocab import (
 )
 from git_atomic.engine.git import Repo
 from git_atomic.ops import context
-from git_atomic.ops.output import EXIT_OK
+from git_atomic.ops.output import EXIT_OK, not_kept
 from git_atomic.views.changestats import diff_text, file_stats, repositories_in
 from git_atomic.views.logview import tdd_marker
 from git_atomic.views.render import (
@@ -75,7 +75,7 @@ def _outcome(
             else "the command could not run"
         )
         if op.exit_code == 0 or op.details.get(EXIT_OK):
-            why += ", but left a state no checkpoint can hold"
+            why += f", but {not_kept(op)}"
     else:
         words: dict[FailedPhase | None, str] = {
             FailedPhase.TIMEOUT: "the command timed out",
