@@ -148,3 +148,13 @@ def repo(tmp_path: Path) -> GitRepo:
 @pytest.fixture
 def empty_repo(tmp_path: Path) -> GitRepo:
     return GitRepo.create(tmp_path / "repo", tmp_path / "home", initial_commit=False)
+
+
+@pytest.fixture(params=["whole scan index", "split scan index"])
+def scan_index_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test on a whole scan index and on a split one (every size split: scanindex.split_at):
+    the clean bits and the raw record are trusted the same on both (splitentries.py). Set
+    before the test's repository is made (GitRepo passes the variable on)."""
+    split = request.param.startswith("split")
+    monkeypatch.setenv("GIT_ATOMIC_SPLIT_SCAN_AT", "1" if split else str(1 << 40))
+    return str(request.param)

@@ -21,6 +21,9 @@ from testing.agents import claude_hook
 from testing.gitrepo import GitRepo
 from testing.takeback import take_back
 
+# Each test on a whole scan index and on a split one (conftest.py).
+pytestmark = pytest.mark.usefixtures("scan_index_kind")
+
 # name -> bits on disk; each committed as git makes it (100644, or 100755 where executable)
 CLEAN = {
     "key": 0o600,
@@ -142,7 +145,6 @@ def test_a_folder_renamed_in_brings_its_files_bits(tmp_path: Path, shape: str) -
     and its bits record written."""
     sha = "sha256" if shape == "sha256" else "sha1"
     repo = GitRepo.create(tmp_path / "repo", tmp_path / "home", object_format=sha)
-    repo.env["GIT_ATOMIC_SPLIT_SCAN_AT"] = str(1 << 40)  # a split scan index keeps no bits
     if shape == "index v4":
         repo.git("config", "index.version", "4")
     for name in ("conf/a", "conf/key", "conf/z", "other/b"):

@@ -23,6 +23,9 @@ import pytest
 
 from testing.gitrepo import GitRepo
 
+# Each test on a whole scan index and on a split one (conftest.py).
+pytestmark = pytest.mark.usefixtures("scan_index_kind")
+
 FILES = [f"d{i % 4}/f{i}.txt" for i in range(40)]
 TARGET = "d1/f5.txt"
 LF = b"one\ntwo\n"
@@ -110,7 +113,6 @@ def test_a_folder_renamed_in_brings_files_older_than_the_record(repo: GitRepo, w
     file now at a path is another inode, older than the record, its filtered bytes and size
     the same. git takes its stat data anew without a change to report; the raw record's entry
     and the kept bits are of the file that was there (its raw bytes, its 0644)."""
-    repo.env["GIT_ATOMIC_SPLIT_SCAN_AT"] = str(1 << 40)  # a split scan index keeps no bits
     repo.write(".gitattributes", b"* text eol=lf\n")
     for name in FILES:
         repo.write(name, b"one\r\ntwo\n")
@@ -202,7 +204,6 @@ def test_a_steady_capture_looks_at_the_files_that_changed_alone(repo: GitRepo) -
     """The trust is what makes a capture under a rule cost what changed: with one file edited
     (and one new) since the last capture, the capture lstats those, not the 200 files (each
     path `safefs.Tree.lstat_many` is asked about, counted in the command's own process)."""
-    repo.env["GIT_ATOMIC_SPLIT_SCAN_AT"] = str(1 << 40)  # a split scan index keeps no record
     repo.write(".gitattributes", b"* text eol=lf\n")
     files = [f"d{i % 8}/f{i}.txt" for i in range(200)]
     for name in files:
@@ -244,7 +245,6 @@ def test_after_a_rollback_in_a_later_second_the_record_is_trusted_and_exact(
     later second than the scan index it goes back to was kept in, and the next capture trusts
     that check (it lstats the files the restore wrote, not the 40), and still sees a raw-only
     change made after it: of a file in place, or of a folder renamed in."""
-    repo.env["GIT_ATOMIC_SPLIT_SCAN_AT"] = str(1 << 40)  # a split scan index keeps no record
     _setup(repo, "crlf in place" if how == "crlf in place" else "same size, mtime put back")
     # made before the record (an old ctime), the size and the filtered bytes of d1/f5.txt's
     repo.write("alt/f5.txt", b"one\ntwo\r\n")

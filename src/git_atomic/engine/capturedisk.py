@@ -85,19 +85,18 @@ class Disk(Reading):
         if self.scanning is not None and tree is not None:
             index, scan_gone = self.scanning.index, self.scanning.deleted
             specials: Mapping[bytes, int] = {}
-            brought: scanbits.Brought | None = None
-            if not self.scanning.split:  # (a split one's names cannot be read: scanbits.py)
-                base_tree = self.scanning.base_tree
-                brought = scanbits.brought_up_to_date(
-                    repo,
-                    index,
-                    base_tree=base_tree,
-                    base_index=scanindex.index_file(repo, base_tree) if base_tree else None,
-                    changed=self.scanning.changed,
-                    gone=scan_gone,
-                )
-                if brought is not None:
-                    self.clean_bits = brought.bits
+            base_tree = self.scanning.base_tree
+            brought = scanbits.brought_up_to_date(
+                repo,
+                index,
+                base_tree=base_tree,
+                base_index=scanindex.index_file(repo, base_tree) if base_tree else None,
+                changed=self.scanning.changed,
+                gone=scan_gone,
+                scanned=self.scanning.since,
+            )
+            if brought is not None:
+                self.clean_bits = brought.bits
             self.settled = conversion.Settled(
                 brought.since if brought is not None else None,
                 brought.looked if brought is not None else frozenset(),

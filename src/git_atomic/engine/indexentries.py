@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import os
 import stat
+import struct
 from pathlib import Path
 from typing import BinaryIO, Final, NamedTuple
 
@@ -197,3 +198,74 @@ def _extensions(view: memoryview, at: int, end: int) -> list[memoryview] | None:
 def _extensions_digest(data: bytes, at: int, width: int) -> bytes | None:
     pieces = _extensions(memoryview(data), at, len(data) - width)
     return None if pieces is None else objectformat.checksum(b"".join(pieces), sha256=False)
+
+
+class Walked(NamedTuple):
+    """An index file's own entries, read in place (`walk`)."""
+
+    starts: list[int]  # each entry's offset, then where the last ends (its extensions)
+    names: list[bytes]  # each entry's path (empty: one a split index's part replaces)
+    found: list[int]  # the regular files whose ctime second is `since` or later (every one)
+
+
+_HEAD: Final = struct.Struct(">I20xI32xH")  # ctime seconds, mode, flags (SHA-1)
+_HEAD256: Final = struct.Struct(">I20xI44xH")  # (SHA-256)
+_REGULAR: Final = 0o100000
+
+
+def walk(data: bytes, width: int, since: int | None) -> Walked:
+    """Each entry's offset and path, and which are regular files whose ctime second is `since`
+    or later (every one for None). ValueError (or IndexError) for what is not an index of
+    version 2, 3 or 4, or is cut short."""
+    if len(data) < 12 + width or data[:4] != _SIGNATURE:
+        raise ValueError("not an index")
+    version = int.from_bytes(data[4:8], "big")
+    if version not in (2, 3, 4):
+        raise ValueError("index version")
+    count = int.from_bytes(data[8:12], "big")
+    end = len(data) - width
+    flags_at = 40 + width
+    head = _HEAD.unpack_from if width == 20 else _HEAD256.unpack_from
+    starts: list[int] = []
+    paths: list[bytes] = []
+    found: list[int] = []
+    at = 12
+    last = b""
+    for i in range(count):
+        starts.append(at)
+        ctime, mode, flags = head(data, at)
+        name = at + flags_at + 2
+        if flags & 0x4000:
+            name += 2
+        if version == 4:
+            drop, name = varint(data, name)
+            stop = data.index(0, name)
+            last = (last[: len(last) - drop] if drop else last) + data[name:stop]
+            path = last
+            at = stop + 1
+        else:
+            length = flags & 0xFFF
+            if length == 0xFFF:
+                length = data.index(0, name) - name
+            path = data[name : name + length]
+            at += (name - at + length + 8) & ~7
+        paths.append(path)
+        if mode & 0o170000 == _REGULAR and (since is None or ctime >= since):
+            found.append(i)
+        if at > end:
+            raise ValueError("truncated")
+    starts.append(at)
+    return Walked(starts, paths, found)
+
+
+def varint(data: bytes, at: int) -> tuple[int, int]:
+    """git's offset varint at `at` (decode_varint: how much of the path before a version 4
+    entry's path drops), and where what follows it starts."""
+    byte = data[at]
+    at += 1
+    value = byte & 0x7F
+    while byte & 0x80:
+        byte = data[at]
+        at += 1
+        value = ((value + 1) << 7) | (byte & 0x7F)
+    return value, at

@@ -31,9 +31,14 @@ was lost) looks at every file once: one lstat each, as git's own `status` does. 
 goes before a capture replaces the scan index (capturedisk.publish): one killed between the
 two leaves none naming a scan index whose stat data it never saw.
 
-A scan index written as a split one (about 40,000 files and more: scanindex.py) strips the
-names of the entries its own part replaces, so its ctimes cannot be told apart by path here:
-no record is kept for it, and its clean files' bits are not known, as before.
+A scan index written as a split one (about 40,000 files and more: scanindex.py) is read as git
+reads it, its own part with its shared index (splitentries.py): the same files are looked at
+again, by the same ctime and the same comparison with the index the scan started from (where
+both use one shared index, only the entries either one's own part touches can differ).
+
+Under test (GIT_ATOMIC_VERIFY_SCAN) every regular file of the scan index not looked at again is
+lstat'ed after all, and its bits checked against the record's (`_verify_kept`): a trust that
+missed a change fails the test that made it.
 """
 
 from __future__ import annotations
@@ -48,17 +53,12 @@ from pathlib import Path
 from typing import Final, NamedTuple
 
 from git_atomic.core import wholefile
-from git_atomic.engine import safefs, scanracy
+from git_atomic.engine import indexentries, safefs, scanracy, splitentries
 from git_atomic.engine.git import Repo, worktree_key
 
 _MAGIC: Final = b"git-atomic bits 1\n"
 _LARGEST: Final = 64 << 20
 _REGULAR: Final = 0o100000
-_SIGNATURE: Final = b"DIRC"
-# An entry's ctime seconds, mode and flags (after the object id: SHA-1's, SHA-256's)
-_HEAD: Final = struct.Struct(">I20xI32xH")
-_HEAD256: Final = struct.Struct(">I20xI44xH")
-_MODE: Final = struct.Struct(">I")
 
 
 class Brought(NamedTuple):
@@ -92,13 +92,15 @@ def brought_up_to_date(
     base_index: Path | None,
     changed: Iterable[bytes],
     gone: Iterable[bytes],
+    scanned: int | None = None,
 ) -> Brought | None:
     """The bits of every regular file of the scan index `index` that are neither 0644 nor 0755,
     from the record kept for `base_tree` (the scan index the scan started from, `base_index`)
     and an lstat of the files that may have changed since (`changed`: those the scan found
     differing, those whose ctime is not before the record's scan, and those whose stat data it
     took anew); of every file where there is no such record. `gone`: files the scan found
-    gone. None for an index this cannot read (a split one)."""
+    gone; `scanned`: the second this scan began. A split index is read with its shared index
+    (splitentries.py). None for an index this cannot read (its shared index gone, say)."""
     kept = load(repo) if base_tree is not None and base_index is not None else None
     if kept is not None and kept.tree != base_tree:
         kept = None
@@ -111,7 +113,7 @@ def brought_up_to_date(
             base = None
             if base_index is not None and not os.path.samestat(os.stat(index), os.stat(base_index)):
                 base = wholefile.read(base_index, limit=1 << 34)
-            look = _entries(data, since, sha256=repo.sha256, base=base)
+            look = _entries(data, since, sha256=repo.sha256, base=base, git_dir=repo.git_dir)
         except (OSError, ValueError, IndexError, struct.error):
             return None
     bits = dict(kept.bits) if kept is not None else {}
@@ -119,38 +121,78 @@ def brought_up_to_date(
         bits.pop(path, None)
     paths = sorted(set(look).union(changed))
     brought = Brought(bits, since, frozenset(paths))
-    if not paths:
-        return brought
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         try:
-            found = tree.lstat_many(paths)
+            found = tree.lstat_many(paths) if paths else []
         except OSError:
             return None
     for path, st in zip(paths, found, strict=True):
-        if (
-            st is not None
-            and stat.S_ISREG(st.st_mode)
-            and st.st_mode & 0o7777
-            not in (
-                0o644,
-                0o755,
-            )
-        ):
+        if st is not None and stat.S_ISREG(st.st_mode) and _special(st.st_mode):
             bits[path] = st.st_mode & 0o7777
         else:
             bits.pop(path, None)
+    if since is not None and os.environ.get("GIT_ATOMIC_VERIFY_SCAN") == "1":
+        _verify_kept(repo, index, brought, scanned=scanned)  # under test: the disk agrees
     return brought
 
 
+def _regular(data: bytes, at: int) -> bool:
+    return int.from_bytes(data[at + 24 : at + 28], "big") & 0o170000 == _REGULAR
+
+
+def _special(mode: int) -> bool:
+    return mode & 0o7777 not in (0o644, 0o755)
+
+
+def _verify_kept(repo: Repo, index: Path, brought: Brought, *, scanned: int | None) -> None:
+    """Each regular file of the scan index not looked at again has the bits the record says:
+    else the trust was wrong, and the test that made it so fails here. A file changed since
+    this scan began (its ctime: `scanned`) is no matter of the trust's. (Its entries read
+    here, not listed by git: a test counts the git processes of a capture.)"""
+    data = wholefile.read(index, limit=1 << 34)
+    width = 32 if repo.sha256 else 20
+    own = indexentries.walk(data, width, None)
+    view = splitentries.read(data, own, width, None, repo.git_dir).view
+    paths = [
+        path
+        for (path, _), (entry, at) in view.entries()
+        if path not in brought.looked and _regular(entry, at)
+    ]
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path, st in zip(paths, tree.lstat_many(paths), strict=True):
+            if st is None or not stat.S_ISREG(st.st_mode):
+                continue  # gone since: as the scan found it, bits kept or not
+            if scanned is not None and int(st.st_ctime) >= scanned:
+                continue
+            kept = brought.bits.get(path)
+            if (kept is None and _special(st.st_mode)) or (
+                kept is not None and kept != st.st_mode & 0o7777
+            ):
+                raise AssertionError(f"bits record trusted for a changed file: {path!r}")
+
+
 def _entries(
-    data: bytes, since: int | None, *, sha256: bool, base: bytes | None = None
+    data: bytes,
+    since: int | None,
+    *,
+    sha256: bool,
+    base: bytes | None = None,
+    git_dir: Path | None = None,
 ) -> list[bytes]:
     """The paths of the regular files of an index file whose ctime second is `since` or later
     (every one for None), or whose entry differs from the one in `base` (the index it was
-    brought up to date from). Raises ValueError for what this cannot read: not an index of
-    version 2, 3 or 4, or a split one (its own part's names are stripped)."""
+    brought up to date from). A split one (or one brought up to date from a split one) is read
+    as git reads it, with its shared index in `git_dir` (splitentries.py). Raises ValueError
+    for what this cannot read: not an index of version 2, 3 or 4, a split one without
+    `git_dir`, one whose shared index is not there."""
     width = 32 if sha256 else 20
-    starts, names, found = _parse(data, width, since)
+    own = indexentries.walk(data, width, since)
+    if splitentries.link_of(data, own.starts[-1], width) is not None or _split(base, width):
+        if git_dir is None:
+            raise ValueError("split index")
+        return _split_entries(data, own, since, width, base, git_dir)
+    starts, names = own.starts, own.names
+    found = [names[i] for i in own.found]
     if base is None or since is None:
         return found
     differing = _differing(data, base, starts, names, width)
@@ -164,12 +206,35 @@ def _entries(
             if (was := where.get(p)) is None or not data.startswith(old[was : was + 40], at)
         ]
     seen = set(found)
-    mode = _MODE.unpack_from
     return found + [
-        p
-        for i in differing
-        if (p := names[i]) not in seen and mode(data, starts[i] + 24)[0] & 0o170000 == _REGULAR
+        p for i in differing if (p := names[i]) not in seen and _regular(data, starts[i])
     ]
+
+
+def _split(data: bytes | None, width: int) -> bool:
+    """Whether `data` is a split index (told without reading its entries where no "link" and
+    a small size stand in it)."""
+    if data is None or data.find(b"link\0\0", 12) == -1:
+        return False
+    own = indexentries.walk(data, width, None)
+    return splitentries.link_of(data, own.starts[-1], width) is not None
+
+
+def _split_entries(
+    data: bytes,
+    own: indexentries.Walked,
+    since: int | None,
+    width: int,
+    base: bytes | None,
+    git_dir: Path,
+) -> list[bytes]:
+    """`_entries` of a split index, or of one brought up to date from a split one."""
+    new = splitentries.read(data, own, width, since, git_dir)
+    if base is None or since is None:
+        return new.found
+    old = splitentries.read(base, indexentries.walk(base, width, since), width, since, git_dir)
+    seen = set(new.found)
+    return new.found + [p for p in splitentries.differing(new, old) if p not in seen]
 
 
 def _differing(
@@ -219,25 +284,12 @@ def _differing(
     return found
 
 
-def _varint(data: bytes, at: int) -> tuple[int, int]:
-    """git's offset varint at `at` (decode_varint: how much of the path before a version 4
-    entry's path drops), and where what follows it starts."""
-    byte = data[at]
-    at += 1
-    value = byte & 0x7F
-    while byte & 0x80:
-        byte = data[at]
-        at += 1
-        value = ((value + 1) << 7) | (byte & 0x7F)
-    return value, at
-
-
 def _entry_at(data: bytes, at: int, width: int, version: int, last: bytes) -> tuple[bytes, int]:
     """The path and length of the entry at `at` (`last`: the path of the one before it)."""
     flags = int.from_bytes(data[at + 40 + width : at + 42 + width], "big")
     name = at + 42 + width + (2 if flags & 0x4000 else 0)
     if version == 4:
-        drop, name = _varint(data, name)
+        drop, name = indexentries.varint(data, name)
         stop = data.index(0, name)
         return (last[: len(last) - drop] if drop else last) + data[name:stop], stop + 1 - at
     length = flags & 0xFFF
@@ -250,57 +302,11 @@ def _parse(
     data: bytes, width: int, since: int | None
 ) -> tuple[list[int], list[bytes], list[bytes]]:
     """Each entry's offset (then where the last ends) and path; the regular files whose ctime
-    second is `since` or later (every one for None)."""
-    if len(data) < 12 + width or data[:4] != _SIGNATURE:
-        raise ValueError("not an index")
-    version = int.from_bytes(data[4:8], "big")
-    if version not in (2, 3, 4):
-        raise ValueError("index version")
-    count = int.from_bytes(data[8:12], "big")
-    end = len(data) - width
-    flags_at = 40 + width
-    head = _HEAD.unpack_from if width == 20 else _HEAD256.unpack_from
-    starts: list[int] = []
-    paths: list[bytes] = []
-    found: list[bytes] = []
-    at = 12
-    last = b""
-    for _ in range(count):
-        starts.append(at)
-        ctime, mode, flags = head(data, at)
-        name = at + flags_at + 2
-        if flags & 0x4000:
-            name += 2
-        wanted = mode & 0o170000 == _REGULAR
-        if version == 4:
-            drop, name = _varint(data, name)
-            stop = data.index(0, name)
-            last = (last[: len(last) - drop] if drop else last) + data[name:stop]
-            path = last
-            at = stop + 1
-        else:
-            length = flags & 0xFFF
-            if length == 0xFFF:
-                length = data.index(0, name) - name
-            path = data[name : name + length]
-            at += (name - at + length + 8) & ~7
-        paths.append(path)
-        if wanted and (since is None or ctime >= since):
-            found.append(path)
-        if at > end:
-            raise ValueError("truncated")
-    starts.append(at)
-    if b"link" in _extension_names(data, at, end):
+    second is `since` or later (every one for None). ValueError for a split index."""
+    own = indexentries.walk(data, width, since)
+    if splitentries.link_of(data, own.starts[-1], width) is not None:
         raise ValueError("split index")
-    return starts, paths, found
-
-
-def _extension_names(data: bytes, at: int, end: int) -> list[bytes]:
-    names = []
-    while at + 8 <= end:
-        names.append(data[at : at + 4])
-        at += 8 + int.from_bytes(data[at + 4 : at + 8], "big")
-    return names
+    return own.starts, own.names, [own.names[i] for i in own.found]
 
 
 def load(repo: Repo) -> Record | None:
