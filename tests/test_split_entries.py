@@ -271,3 +271,28 @@ def test_a_folder_renamed_in_on_the_scan_indexs_shared_index(tmp_path: Path) -> 
         assert repo.read(name) == (b"one\ntwo\r\n" if name in moved else b"one\r\ntwo\n"), name
     for name in ("d1/f1.txt", "d1/f11.txt", "d1/f21.txt"):
         assert os.lstat(repo.path / name).st_mode & 0o7777 == 0o600, name
+
+
+def test_a_whole_index_whose_paths_end_in_link_is_read_as_whole(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paths ending in `link` put "link" and NULs among a whole index's entries: the index the
+    scan started from is still told whole without its entries read (splitindex.may_be_split),
+    and compared as before."""
+    for name in ("a/symlink", "b/link", "hardlink", "z/unlink"):
+        repo.write(name, b"same\n")
+    _aged(repo)
+    repo.git("add", "-A")
+    index = repo.path / ".git" / "index"
+    base = index.read_bytes()
+    assert b"link\0\0" in base
+    walked: list[int] = []
+    walk = indexentries.walk
+    monkeypatch.setattr(indexentries, "walk", lambda *a: walked.append(1) or walk(*a))
+    assert not scanbits._split(base, 20)
+    assert not walked, "told whole without its entries read"
+    os.utime(repo.path / "b/link", ns=(1, 10**18))
+    repo.git("update-index", "-q", "--refresh", check=False)
+    data = index.read_bytes()
+    found = scanbits._entries(data, 2**32 - 1, sha256=False, base=base, git_dir=index.parent)
+    assert found == [b"b/link"]

@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Final, NamedTuple
 
 from git_atomic.core import wholefile
-from git_atomic.engine import indexentries, safefs, scanracy, splitentries
+from git_atomic.engine import indexentries, safefs, scanracy, splitentries, splitindex
 from git_atomic.engine.git import Repo, worktree_key
 
 _MAGIC: Final = b"git-atomic bits 1\n"
@@ -212,9 +212,9 @@ def _entries(
 
 
 def _split(data: bytes | None, width: int) -> bool:
-    """Whether `data` is a split index (told without reading its entries where no "link" and
-    a small size stand in it)."""
-    if data is None or data.find(b"link\0\0", 12) == -1:
+    """Whether `data` is a split index (told without reading its entries where nothing in it
+    could be a "link" extension: splitindex.may_be_split)."""
+    if data is None or not splitindex.may_be_split(data, width):
         return False
     own = indexentries.walk(data, width, None)
     return splitentries.link_of(data, own.starts[-1], width) is not None

@@ -135,6 +135,13 @@ def _open(index: Path) -> BinaryIO | None:
     return indexentries.open_index(index)
 
 
+def may_be_split(data: bytes, width: int) -> bool:
+    """Whether the index file `data` may be a split one: False only where no place in it
+    could be its "link" extension (`_linked`), as in a whole index whose paths end in `link`."""
+    linked = _linked(data, width)
+    return linked is None or bool(linked)
+
+
 def _linked(data: bytes, width: int) -> list[str] | None:
     """The shared indexes named by every place in `data` (an index) that could be its "link"
     extension: "link", a size, and after it a run of extensions ending exactly where the
