@@ -197,12 +197,19 @@ def test_from_a_whole_index_to_a_split_one(repo: GitRepo) -> None:
 
 
 @pytest.mark.parametrize(
-    "damage", ["shared index gone", "bitmap past it", "bitmap cut short", "replacement named"]
+    "damage",
+    [
+        "shared index gone",
+        "bitmap past it",
+        "bitmap cut short",
+        "replacement named",
+        "garbage after the bitmaps",
+    ],
 )
 def test_a_split_index_git_would_not_read_is_not_read(repo: GitRepo, damage: str) -> None:
     """What git refuses to read (its shared index gone, a bitmap that names a position past it
-    or is cut short) raises ValueError, and the record is then not trusted (scanbits:
-    every file looked at)."""
+    or is cut short, bytes after the bitmaps) raises ValueError, and the record is then not
+    trusted (scanbits: every file looked at)."""
     for i in range(20):
         repo.write(f"f{i}", b"same\n")
     _aged(repo)
@@ -224,6 +231,12 @@ def test_a_split_index_git_would_not_read_is_not_read(repo: GitRepo, damage: str
         data[at + 8 : at + 16] = ((1 << 1) | 1).to_bytes(8, "big")
     elif damage == "bitmap cut short":
         data[at + 4 : at + 8] = (10**6).to_bytes(4, "big")
+    elif damage == "garbage after the bitmaps":  # git: "garbage at the end of link extension"
+        size_at = at - 20 - 4
+        size = int.from_bytes(data[size_at : size_at + 4], "big")
+        data[size_at : size_at + 4] = (size + 8).to_bytes(4, "big")
+        end = size_at + 4 + size
+        data[end:end] = bytes(8)
     else:
         first = own.starts[0]
         data[first + 61] = 1  # the first entry (a replacement) given a name's length

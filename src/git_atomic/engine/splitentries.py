@@ -47,6 +47,7 @@ class Link(NamedTuple):
 
     shared: str
     bitmaps: int | None  # None: git wrote none (nothing deleted or replaced)
+    end: int  # where the extension ends
 
 
 def link_of(data: bytes, at: int, width: int) -> Link | None:
@@ -62,18 +63,20 @@ def link_of(data: bytes, at: int, width: int) -> Link | None:
             if size < width:
                 raise ValueError("link cut short")
             oid = data[at + 8 : at + 8 + width]
-            return Link(SHARED + oid.hex(), at + 8 + width if size > width else None)
+            bitmaps = at + 8 + width if size > width else None
+            return Link(SHARED + oid.hex(), bitmaps, following)
         at = following
     return None
 
 
-def _positions(data: bytes, at: int, limit: int) -> tuple[list[int], int]:
+def _positions(data: bytes, at: int, end: int, limit: int) -> tuple[list[int], int]:
     """The positions an EWAH bitmap at `at` sets (each below `limit`, the shared index's
-    entries: else ValueError), and where the bitmap ends."""
+    entries: else ValueError), and where the bitmap ends (by `end`, the extension's: else
+    ValueError)."""
     words = int.from_bytes(data[at + 4 : at + 8], "big")
     first = at + 8
     stop = first + 8 * words
-    if stop + 4 > len(data):
+    if stop + 4 > end:
         raise ValueError("bitmap cut short")
     found: list[int] = []
     pos = i = 0
@@ -161,8 +164,10 @@ def read(data: bytes, own: Walked, width: int, since: int | None, git_dir: Path)
     deleted: list[int] = []
     replaced: list[int] = []
     if link.bitmaps is not None:
-        deleted, at = _positions(data, link.bitmaps, total)
-        replaced, _ = _positions(data, at, total)
+        deleted, at = _positions(data, link.bitmaps, link.end, total)
+        replaced, at = _positions(data, at, link.end, total)
+        if at != link.end:
+            raise ValueError("garbage at the end of the link extension")
     count = len(own.names)
     if len(replaced) > count or len(set(deleted).intersection(replaced)):
         raise ValueError("link extension")
