@@ -69,14 +69,62 @@ def config_option(key: str, value: str) -> tuple[str, ...]:
 _EMPTY_HOOKS: Final = os.devnull
 
 
+# git's tracing (GIT_TRACE, GIT_TRACE2_EVENT, ...: `git help git`) writes to a file, or a file
+# per process in a folder, where the variable's value is an absolute path. One inside the
+# worktree our call works on is a file of yours there (git's own tests trace into
+# `$(pwd)/trace.normal`): our calls appending to it changed it under each checkpoint and
+# rollback of ours, so a rollback refused over a file only we had written to. Such a variable
+# is not given to our calls (your command and gates keep it: what its git traced there is the
+# operation's); one naming a place outside the worktree (how contributing.md counts our git
+# processes), or a file descriptor, is.
+_TRACE: Final = "GIT_TRACE"
+
+
+def _worktree_of(folder: str) -> str:
+    """The nearest of `folder` and the folders above it that holds a `.git` (the worktree a git
+    started there works on, but for GIT_DIR's: ours are started at its top); `folder` where
+    none does."""
+    here = folder
+    while True:
+        if os.path.lexists(os.path.join(here, ".git")):
+            return here
+        up = os.path.dirname(here)
+        if up == here:
+            return folder
+        here = up
+
+
+def _traces_inside(env: Mapping[str, str], cwd: str | os.PathLike[str]) -> list[str]:
+    """The trace variables of `env` that name a place inside the worktree of `cwd`, but for its
+    `.git` (what git writes there is no file of the worktree)."""
+    named = [k for k, v in env.items() if k.startswith(_TRACE) and v.startswith("/")]
+    if not named:
+        return []
+    root = _worktree_of(os.path.abspath(os.fsdecode(cwd)))
+    top = root.rstrip("/") + "/"
+    inside: list[str] = []
+    for key in named:
+        path = os.path.normpath(env[key])
+        if (path + "/").startswith(top) and not (path + "/").startswith(top + ".git/"):
+            inside.append(key)
+    return inside
+
+
 class Result(NamedTuple):
     returncode: int
     stdout: bytes
     stderr: bytes
 
 
-def _git_env(extra: Mapping[str, str] | None, unset: Sequence[str] = ()) -> dict[str, str]:
+def _git_env(
+    extra: Mapping[str, str] | None,
+    unset: Sequence[str] = (),
+    *,
+    cwd: str | os.PathLike[str],
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARS and k not in unset}
+    for key in _traces_inside(env, cwd):
+        del env[key]
     env["GIT_TERMINAL_PROMPT"] = "0"
     env["GIT_OPTIONAL_LOCKS"] = "0"
     # Your replace refs (`git replace`) would have git read other bytes for an object than
@@ -145,7 +193,7 @@ def git(
             input=input,
             stdin=None if input is not None else subprocess.DEVNULL,
             capture_output=True,
-            env=_git_env(env, unset),
+            env=_git_env(env, unset, cwd=cwd),
             check=False,
         )
         result = Result(proc.returncode, proc.stdout, proc.stderr)
@@ -156,7 +204,7 @@ def git(
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=_git_env(env, unset),
+            env=_git_env(env, unset, cwd=cwd),
         ) as running:
             _lower_priority(running.pid)
             out, err = running.communicate(input)
@@ -228,7 +276,7 @@ class Background:
             stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=_git_env(env),
+            env=_git_env(env, cwd=cwd),
         )
         if self._low:
             _lower_priority(proc.pid)
@@ -282,7 +330,7 @@ class Program(Background):
             stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=_git_env(env),
+            env=_git_env(env, cwd=cwd),
         )
         if self._low:
             _lower_priority(proc.pid)
