@@ -149,7 +149,10 @@ def diff_text(repo: Repo, change: Change, *, stat_only: bool, colour: bool = Fal
     )
     args = [
         "diff",
+        # The bytes the checkpoints hold, and no program of the user's run by our call: a
+        # `diff=<driver>` attribute's `diff.<driver>.textconv` (like `diff.external`).
         "--no-ext-diff",
+        "--no-textconv",
         *RENAMES,
         "--color=always" if colour else "--no-color",
         "--stat" if stat_only else "-p",
