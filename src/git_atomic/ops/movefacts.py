@@ -119,7 +119,8 @@ def dropped_commits(repo: Repo, prev: Preview) -> list[moveresults.DroppedCommit
         leaving.append(("HEAD", current.head_oid))
     found: dict[str, moveresults.DroppedCommit] = {}
     for name, old in leaving:
-        listed = repo.out("log", "--format=%H %s", old, "--not", *tips, "--")
+        # (`log.showSignature` would have git run your gpg.program and print its lines)
+        listed = repo.out("log", "--no-show-signature", "--format=%H %s", old, "--not", *tips, "--")
         for row in listed.decode("utf-8", "replace").splitlines():
             sha, _, subject = row.partition(" ")
             found.setdefault(sha, moveresults.DroppedCommit(sha, subject, name))
