@@ -32,11 +32,10 @@ _CRUD: Final = frozenset(map(chr, range(33))) | frozenset(".,:;<>\"\\'")
 
 
 def people(repo: RepoConfig, *, required: bool) -> dict[str, str]:
-    """GIT_AUTHOR/COMMITTER_NAME/EMAIL for our commits: the user's, else the fixed ones."""
-    name = os.environ.get("GIT_AUTHOR_NAME") or repo.config("user.name")
-    email = os.environ.get("GIT_AUTHOR_EMAIL") or repo.config("user.email")
-    cname = os.environ.get("GIT_COMMITTER_NAME") or repo.config("user.name")
-    cemail = os.environ.get("GIT_COMMITTER_EMAIL") or repo.config("user.email")
+    """GIT_AUTHOR/COMMITTER_NAME/EMAIL for our commits: the user's, else the fixed ones. Read
+    as git reads it: the environment, then `author.*` / `committer.*`, then `user.*`."""
+    name, email = _ident(repo, "AUTHOR", "author")
+    cname, cemail = _ident(repo, "COMMITTER", "committer")
     refused = next((n for n in (name, cname) if n and not _name_taken(repo, n)), None)
     if refused is not None and required:
         raise UsageError(
@@ -62,6 +61,22 @@ def people(repo: RepoConfig, *, required: bool) -> dict[str, str]:
         "GIT_COMMITTER_NAME": cname,
         "GIT_COMMITTER_EMAIL": cemail,
     }
+
+
+def _ident(repo: RepoConfig, variable: str, section: str) -> tuple[str | None, str | None]:
+    """(name, email) of the author or committer: GIT_<variable>_NAME, `<section>.name`,
+    `user.name` (and so for the email, then the EMAIL variable), the first set (git's
+    `ident.c`, 2.21+)."""
+
+    def first(field: str) -> str | None:
+        return (
+            os.environ.get(f"GIT_{variable}_{field.upper()}")
+            or repo.config(f"{section}.{field}")
+            or repo.config(f"user.{field}")
+            or (os.environ.get("EMAIL") if field == "email" else None)
+        )
+
+    return first("name"), first("email")
 
 
 def dates(repo: RepoConfig, *, required: bool) -> dict[str, str]:
