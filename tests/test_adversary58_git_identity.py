@@ -5,7 +5,8 @@ commits, ahead of `user.name` and `user.email`. The commits git-atomic puts on t
 would have made as "Au <au@x>", committed by "U <co@x>", was made as "U <u@x>" twice; and
 with `author.*` and `committer.*` set but no `user.*`, where git commits, commits mode was
 refused for want of an identity. Each commit now names whom `git var GIT_AUTHOR_IDENT` and
-`GIT_COMMITTER_IDENT` name (the environment's GIT_AUTHOR_NAME... first, as before).
+`GIT_COMMITTER_IDENT` name (the environment's GIT_AUTHOR_NAME... first, as before; EMAIL
+where no email is set, which git takes too).
 """
 
 from __future__ import annotations
@@ -53,6 +54,16 @@ def _git_would(repo: GitRepo) -> tuple[str, str]:
         repo.git("var", f"GIT_{who}_IDENT").rsplit(" ", 2)[0] for who in ("AUTHOR", "COMMITTER")
     )
     return author, committer
+
+
+def test_the_email_variable_where_no_email_is_configured(tmp_path: Path) -> None:
+    """git takes EMAIL where no GIT_*_EMAIL, author/committer.email or user.email is set."""
+    repo = _repo(tmp_path, {"user.name": "U"})
+    repo.env["EMAIL"] = "from-env@x"
+    expected = _git_would(repo)
+    assert expected == ("U <from-env@x>", "U <from-env@x>")
+    repo.atomic("run", "--history", "commits", "--", "sh", "-c", "echo y > a", check=0)
+    assert _who(repo, "HEAD") == expected
 
 
 @pytest.mark.parametrize("config", CONFIGS.values(), ids=CONFIGS.keys())
