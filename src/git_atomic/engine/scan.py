@@ -45,6 +45,9 @@ _STATUS: Final = (
     "--untracked-files=all",
     "--no-renames",
     "--ignore-submodules=dirty",
+    # Your `status.showStash` adds a `# stash N` line, which parse() takes for what a scan
+    # index never shows: every capture then staged the whole tree again (addall.py).
+    "--no-show-stash",
 )
 # What git says when an index's untracked cache was made for another worktree path (the
 # worktree was moved or copied since; git names the path in the cache): it does not use it.
