@@ -136,6 +136,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.snapshot",
         ".engine.gitside",  # (its git side: HEAD, the branches, the index; from snapshot.py)
         ".engine.commitview",  # commits mode's view of the files: what your git would stage
+        ".engine.refusedpaths",  # (and the names your git refuses to stage: tiny)
         ".engine.capturedisk",  # its reading of the files (a scan, or `add -A`)
         ".engine.diskreading",  # (that reading started, stopped, closed: from capturedisk.py)
         ".engine.addall",  # (and `add -A`'s refusals, where a scan cannot say)

@@ -23,7 +23,7 @@ import os
 from collections.abc import Sequence
 from typing import Final
 
-from git_atomic.engine import indexstate
+from git_atomic.engine import indexstate, refusedpaths
 from git_atomic.engine.conversion import NO_AUTOCRLF
 from git_atomic.engine.git import RawChange, Repo
 
@@ -31,6 +31,12 @@ _REGULAR: Final = ("100644", "100755")
 _LINK: Final = "120000"
 _ATTRS: Final = ("filter", "text", "eol", "crlf")
 _UNSPECIFIED: Final = b"unspecified"
+
+
+def _refused(repo: Repo, changes: Sequence[RawChange]) -> frozenset[bytes]:
+    """The changed names your git refuses to track (`GIT~1` under `core.protectNTFS`): a
+    deletion is staged whatever the name, so only the others are asked."""
+    return refusedpaths.refused(repo, (c.path for c in changes if c.status != "D"))
 
 
 def as_git_would(
@@ -54,9 +60,12 @@ def as_git_would(
     symlinks = repo.config_bool("core.symlinks", default=True)
     autocrlf = repo.autocrlf()
     names = repo.filter_names() if filters else []
+    changes = [c for c in repo.diff_trees(staged_tree, tree) if c.path not in leave_out]
+    refused = _refused(repo, changes)
+    if refused:  # as `git add -A` leaves them: the index's entry, or none (refusedpaths.py)
+        flagged = flagged | refused
     if not flagged and file_mode and symlinks and not autocrlf and not names:
         return repo.tree_without(tree, leave_out) if leave_out else tree
-    changes = [c for c in repo.diff_trees(staged_tree, tree) if c.path not in leave_out]
     if flags.skip_worktree and indexstate.skip_follows_disk(repo):
         # In a sparse checkout git clears the skip-worktree flag of a file that is on disk as
         # it reads the index (a codegen writing outside the patterns): git sees its change,
