@@ -109,11 +109,20 @@ class GitError(AtomicError):
             if line.strip() and not line.startswith("hint:")
         ]
         last = detail[-1] if detail else f"exit status {returncode}"
-        super().__init__(f"git {' '.join(argv[1:3])} failed: {last}")
+        super().__init__(f"git {' '.join(_command(argv)[:2])} failed: {last}")
         self.argv = argv
         self.returncode = returncode
         self.stdout = stdout
         self.stderr = stderr
+
+
+def _command(argv: list[str]) -> list[str]:
+    """git's command and what follows it in `argv`, past the options before it (our `-c
+    KEY=VALUE` pairs, `--config-env=...`): the words that say which command failed."""
+    rest = argv[1:]
+    while rest and rest[0].startswith("-"):
+        rest = rest[2:] if rest[0] == "-c" else rest[1:]
+    return rest or argv[1:]
 
 
 def system_refusal(exc: BaseException) -> AtomicError | None:
