@@ -101,3 +101,27 @@ def describe(
         "(its ref under refs/atomic/ deleted and the objects pruned, `.git` replaced, or an "
         "alternate object store in objects/info/alternates removed)"
     )
+
+
+def fetched_first(repo: Repo, commit: str) -> None:
+    """In a partial clone (`clone --filter=blob:none`), the objects of `commit` git never
+    fetched, fetched now, before a restore to it is recorded: where its promisor remote cannot
+    give them (gone, offline), CheckpointGone, nothing recorded or changed. Without this the
+    restore failed half way on its first read, recorded as interrupted, and `recover` needed
+    the same objects. Asked only where the repository is one (restoring.partial_clone)."""
+    gone = missing(repo, commit)
+    if not gone:
+        return
+    asked = ("\n".join(gone) + "\n").encode()
+    res = repo.run("cat-file", "--batch-check", input=asked, check=False)  # fetches each
+    answer = res.stdout.decode("ascii", "replace").splitlines()
+    still = [x for x in answer if x.endswith(" missing")]
+    if res.returncode == 0 and not still:
+        return
+    said = [x for x in res.stderr.decode("utf-8", "replace").splitlines() if x.startswith("fatal")]
+    why = said[-1].removeprefix("fatal: ") if said else "its promisor remote did not give them"
+    raise CheckpointGone(
+        f"{len(still) or len(gone)} objects of the state to restore were never fetched into this "
+        f"partial clone, and git could not fetch them now ({why}); nothing was changed",
+        hint="make the promisor remote reachable again (`git remote -v`), then run this again",
+    )

@@ -93,6 +93,10 @@ class Restoring:
         `folders_effect`: an effect taken back (or made again): the folders it moved, where
         each goes, and the lines for those that stay (effectfolders.py); only those move.
         """
+        if rescue_sha is None and partial_clone(self.repo):  # (not one recorded already)
+            from git_atomic.engine import checkpointgone
+
+            checkpointgone.fetched_first(self.repo, target_sha)
         intent = self.intend_restore(
             op_id,
             target_sha,
@@ -355,3 +359,16 @@ def _event_detail(
         with contextlib.suppress(OSError):
             detail[samefolder.ROOT_KEY] = samefolder.root_identity(repo)
     return detail or None
+
+
+def partial_clone(repo: Repo) -> bool:
+    """Whether objects may be promised, not here: `extensions.partialClone` (newer gits), or a
+    pack fetched from a promisor remote (its `.promisor` file: what git 2.39's clone leaves).
+    A listing of `objects/pack`, no git process."""
+    if repo.config("extensions.partialClone"):
+        return True
+    try:
+        with os.scandir(repo.common_dir / "objects" / "pack") as found:
+            return any(e.name.endswith(".promisor") for e in found)
+    except OSError:
+        return False
