@@ -519,7 +519,13 @@ def test_a_process_that_left_the_command_s_group_never_writes_after_the_rollback
         res = repo.atomic("run", "--", "sh", "-c", spawn + "; exit 1", check=1)
     else:
         res = repo.atomic("run", "-g", spawn + "; exit 1", "--", "sh", "-c", "echo x > x", check=1)
-    time.sleep(2.5)
+    # The one left running writes after 1.5 s; the one in the worktree, started before it,
+    # would have written by then (plus a margin), where it was not stopped.
+    deadline = time.monotonic() + 60
+    while not (outside / "daemon.txt").exists():
+        assert time.monotonic() < deadline, "the process working elsewhere never wrote"
+        time.sleep(0.02)
+    time.sleep(0.5)
     assert not (repo.path / "late.txt").exists(), res.stderr
     assert repo.fingerprint().diff(before) == []
     assert (outside / "daemon.txt").read_text() == "late"  # not ours to stop
