@@ -24,6 +24,39 @@ if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
 
 ANSWER_WITHIN_S: Final = 30.0  # a client that declared roots but never answers roots/list
+INITIALIZED_WITHIN_S: Final = 10.0  # a client that never says notifications/initialized
+
+
+class Handshake:
+    """Whether the client has said `notifications/initialized`: before it, MCP says a server
+    should send no request but ping (and logging), and a call that came at once after the
+    `initialize` answer was sent `roots/list` first. A client that never says it is asked
+    anyway, after INITIALIZED_WITHIN_S once: the call is not left waiting for ever."""
+
+    def __init__(self) -> None:
+        self._said: Any = None  # an anyio.Event, made in the server's event loop
+        self._given_up = False
+
+    def _event(self) -> Any:
+        import anyio
+
+        if self._said is None:
+            self._said = anyio.Event()
+        return self._said
+
+    async def said(self, ctx: Any, params: Any) -> None:
+        """The `notifications/initialized` handler."""
+        self._event().set()
+
+    async def awaited(self) -> None:
+        import anyio
+
+        if self._given_up:
+            return
+        with anyio.move_on_after(INITIALIZED_WITHIN_S):
+            await self._event().wait()
+            return
+        self._given_up = True
 
 
 class RootsNeeded(Exception):  # not an error: a question for the client
@@ -40,11 +73,14 @@ ROOTS_KEY: Final = "roots"
 
 
 async def client_roots(
-    ctx: ServerRequestContext[Any], params: mcp_types.CallToolRequestParams
+    ctx: ServerRequestContext[Any],
+    params: mcp_types.CallToolRequestParams,
+    handshake: Handshake | None = None,
 ) -> list[Path] | None:
     """The client's roots as real folders; None when it sets no bound."""
     import mcp_types as types
     from mcp.shared.exceptions import MCPError, NoBackChannelError
+    from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS as HANDSHAKE_VERSIONS
     from pydantic import ValidationError
 
     if not ctx.session.check_client_capability(
@@ -56,6 +92,8 @@ async def client_roots(
         if isinstance(given, types.ListRootsResult):  # the 2026 era's retry, with the answer
             listed = given
         else:
+            if handshake is not None and ctx.session.protocol_version in HANDSHAKE_VERSIONS:
+                await handshake.awaited()
             listed = await ctx.session.send_request(
                 types.ListRootsRequest(),
                 types.ListRootsResult,

@@ -86,6 +86,7 @@ def build(tools: Tools) -> Server[Any]:
     from mcp.server.lowlevel import Server
 
     listed = [_tool(spec) for spec in SPECS]
+    handshake = mcp_roots.Handshake()
 
     async def list_tools(
         ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
@@ -101,7 +102,8 @@ def build(tools: Tools) -> Server[Any]:
         ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult | types.InputRequiredResult:
         try:
-            roots = await mcp_roots.client_roots(ctx, params) if params.name in TOOLS else None
+            known = params.name in TOOLS
+            roots = await mcp_roots.client_roots(ctx, params, handshake) if known else None
         except mcp_roots.RootsNeeded as needed:
             return needed.result()
         except UsageError as exc:
@@ -115,6 +117,9 @@ def build(tools: Tools) -> Server[Any]:
         instructions=INSTRUCTIONS,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
+    )
+    server.add_notification_handler(
+        "notifications/initialized", types.NotificationParams, handshake.said
     )
     server.middleware.append(saying_why)
     return server
