@@ -126,3 +126,34 @@ def test_stdin_closed_inside_a_line_still_answers_it(repo: GitRepo) -> None:
     assert _next(lines)["id"] == "end"
     assert lines.server.wait(20) == 0 and time.monotonic() - started < 20
     lines.close()
+
+
+@pytest.mark.parametrize("version", ["2025-06-18", "2025-11-25", "2099-01-01"])
+def test_a_batch_at_a_revision_without_batches_is_refused_whole(
+    repo: GitRepo, version: str
+) -> None:
+    """2025-06-18 removed JSON-RPC batching: a batch sent at that revision or a later one was
+    run message by message (a `begin` in it opened an operation). It is refused whole, one
+    `-32600` with id null, nothing in it done, and the server goes on serving."""
+    lines = Lines(repo)
+    try:
+        lines.send(_hello(version))
+        agreed = _next(lines)["result"]["protocolVersion"]
+        lines.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        begin = {"name": "begin", "arguments": {"name": "batched"}}
+        batch = [
+            {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": begin},
+            {"jsonrpc": "2.0", "id": 2, "method": "ping"},
+        ]
+        lines.send(json.dumps(batch))
+        refused = _next(lines)
+        assert refused["id"] is None and refused["error"]["code"] == -32600, refused
+        assert "2025-06-18" in refused["error"]["message"] and agreed in refused["error"]["message"]
+        lines.send("[not json")
+        assert _next(lines)["error"]["code"] == -32700
+        lines.send({"jsonrpc": "2.0", "id": 3, "method": "ping"})
+        assert _next(lines) == {"jsonrpc": "2.0", "id": 3, "result": {}}
+    finally:
+        assert "Traceback" not in lines.close()
+    assert repo.atomic_json("status")["open"] is None
+    assert repo.atomic_json("log")["operations"] == []

@@ -82,12 +82,16 @@ class Lines:
     valid JSON that Python reads and the SDK's parser refuses, dropping the request unanswered)
     are made U+FFFD. A blank line (only whitespace) is skipped: no official SDK's transport
     answers it (the Kotlin SDK skips it), and a client that sends one waits for no answer. A
-    byte order mark at a line's start is read past."""
+    byte order mark at a line's start is read past. A JSON-RPC batch is served as its messages
+    at a revision that has batches; from 2025-06-18, which removed them, it is refused whole
+    (-32600, id null), as MCP's peers do, where each of its requests was run."""
 
     def __init__(self, fd: int) -> None:
         import anyio
 
         self._refuse, self.refused = anyio.create_memory_object_stream[Any](64)
+        # JSON-RPC batches: taken until a revision without them (2025-06-18 on) is agreed.
+        self._batches, self._revision = True, ""
         # Read by a daemon thread, not one of anyio's workers: a read of stdin cannot be
         # cancelled, and a client that stopped reading our stdout but keeps stdin open would
         # keep the server (its interpreter's exit, which waits for every other thread) for ever.
@@ -137,15 +141,54 @@ class Lines:
                 if text.isspace():  # no message, and no answer awaited
                     continue
                 line = _without_lone_surrogates(text)
+                if not self._batches and _is_batch(line):
+                    await self._refuse.send((None, _NO_BATCHES.format(self._revision)))
+                    continue
                 for message in _unbatched(line):
                     refused = _NONE if message is None else _refusal(message)
                     if message is None or refused is not _NONE:
-                        await self._refuse.send(None if message is None else refused)
+                        await self._refuse.send((None if message is None else refused, _INVALID))
                     else:
+                        self._agreeing(message)
                         yield message
+
+    def _agreeing(self, message: str) -> None:
+        """Notes the revision an `initialize` (or `server/discover`) agrees on: the SDK's answer
+        is the one asked for where it speaks it, else its latest."""
+        if '"initialize"' not in message and '"server/discover"' not in message:
+            return
+        from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
+
+        with contextlib.suppress(ValueError):
+            data = json.loads(message)
+            if not isinstance(data, dict) or "id" not in data:
+                return
+            if data.get("method") == "server/discover":
+                self._revision, self._batches = "2026-07-28", False
+            elif data.get("method") == "initialize":
+                params = data.get("params")
+                asked = params.get("protocolVersion") if isinstance(params, dict) else None
+                known = asked in HANDSHAKE_PROTOCOL_VERSIONS
+                self._revision = str(asked) if known else LATEST_HANDSHAKE_VERSION
+                self._batches = self._revision in _BATCHING
 
 
 _NONE: Final = object()
+_BATCHING: Final = frozenset({"2024-11-05", "2025-03-26"})  # the revisions with batches
+_NO_BATCHES: Final = (
+    "Invalid Request: a JSON-RPC batch, which MCP removed in its 2025-06-18 revision "
+    "(this session speaks {}); nothing in it was done: send each message on its own line"
+)
+
+
+def _is_batch(line: str) -> bool:
+    """A JSON array (a line that starts with `[` but is no JSON is a parse error)."""
+    if not line.lstrip().startswith("["):
+        return False
+    try:
+        return isinstance(json.loads(line), list)
+    except (ValueError, RecursionError):
+        return False
 
 
 def _unbatched(line: str) -> list[str | None]:
@@ -294,8 +337,8 @@ def answering_parse_errors(read: Any, write: Any, refused: Any) -> tuple[Any, An
 
     async def refuse() -> None:
         async with refused:
-            async for ident in refused:
-                await answer(ident, types.ErrorData(code=types.INVALID_REQUEST, message=_INVALID))
+            async for ident, why in refused:
+                await answer(ident, types.ErrorData(code=types.INVALID_REQUEST, message=why))
 
     async def relay() -> None:
         async with send, anyio.create_task_group() as refusals:
