@@ -69,7 +69,7 @@ def outcome(spec: ToolSpec, result: CliResult) -> mcp_types.CallToolResult:
             f"{result.error_line}"
         )
     if "error" in data:  # exit 2 or 3: nothing changed
-        hint = data.get("hint")
+        hint = _as_parameters(spec, str(data.get("hint") or ""))
         line = f"{data['error']}" + (f" ({hint})" if hint else "")
         if set(data) <= {"error", "hint", "exit_code"}:
             return error(line)
@@ -93,6 +93,16 @@ def outcome(spec: ToolSpec, result: CliResult) -> mcp_types.CallToolResult:
         structured_content=structured,
         is_error=True,
     )
+
+
+def _as_parameters(spec: ToolSpec, hint: str) -> str:
+    """A hint that named the command line's `--wait` (a busy worktree), which no MCP client can
+    pass, in the tool's words: its `wait` parameter, or calling again for a tool without one."""
+    if "pass --wait" not in hint:
+        return hint
+    if "wait" in spec.input_schema.get("properties", {}):
+        return hint.replace("pass --wait", "call again with wait: true")
+    return hint.replace("or pass --wait", "then call again").replace("pass --wait", "call again")
 
 
 def _bounded(data: dict[str, Any]) -> dict[str, Any]:
