@@ -157,3 +157,24 @@ def test_a_batch_at_a_revision_without_batches_is_refused_whole(
         assert "Traceback" not in lines.close()
     assert repo.atomic_json("status")["open"] is None
     assert repo.atomic_json("log")["operations"] == []
+
+
+def test_a_request_that_also_carries_a_result_or_an_error_is_answered(repo: GitRepo) -> None:
+    """An object with a `method` and an `id` is a request, whatever else it carries: one with
+    an `error` member too was taken for a response and never answered (one with a `result`
+    was served), so its client waited for ever. A response with both is no request: no answer,
+    and the server goes on."""
+    lines = Lines(repo)
+    try:
+        lines.hello()
+        lines.send('{"jsonrpc": "2.0", "id": 5, "method": "ping", "result": {}}')
+        assert _next(lines, 5) == {"jsonrpc": "2.0", "id": 5, "result": {}}
+        error = {"code": 1, "message": "x"}
+        lines.send({"jsonrpc": "2.0", "id": 6, "method": "ping", "error": error})
+        refused = _next(lines, 5)
+        assert refused["id"] == 6 and refused["error"]["code"] == -32600, refused
+        lines.send({"jsonrpc": "2.0", "id": 7, "result": {}, "error": error})
+        lines.send({"jsonrpc": "2.0", "id": 8, "method": "ping"})
+        assert _next(lines, 5) == {"jsonrpc": "2.0", "id": 8, "result": {}}
+    finally:
+        assert "Traceback" not in lines.close()

@@ -226,14 +226,20 @@ def _refusal(line: str) -> object:
         # here reads, which the SDK answered as a parse error with id null, and its client
         # waited for ever for an answer to its request. Its id is found without recursion.
         return _deep_id(line)
-    if not isinstance(data, dict) or "id" not in data or "result" in data or "error" in data:
+    if not isinstance(data, dict) or "id" not in data:
+        return _NONE
+    if "method" not in data and ("result" in data or "error" in data):  # a response
         return _NONE
     ident = data["id"]
     if not isinstance(ident, (str, int)) or isinstance(ident, bool):
         return None  # the SDK takes it for a notification
     try:  # what the SDK's reader does with the line: JSON it cannot read has no id for it
-        types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+        read = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
     except ValueError:  # its ValidationError: a malformed request, JSON nested past its limit
+        return ident
+    if "method" in data and not isinstance(read, types.JSONRPCRequest):
+        # A request with an `error` member too, which the SDK reads as a response to no
+        # request of its own and drops: its client waited for ever.
         return ident
     return _NONE
 
