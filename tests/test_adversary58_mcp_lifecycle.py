@@ -178,3 +178,22 @@ def test_a_request_that_also_carries_a_result_or_an_error_is_answered(repo: GitR
         assert _next(lines, 5) == {"jsonrpc": "2.0", "id": 8, "result": {}}
     finally:
         assert "Traceback" not in lines.close()
+
+
+def test_an_initialize_refused_agrees_on_nothing(repo: GitRepo) -> None:
+    """A session at 2025-03-26 takes batches; a second `initialize` the server refuses (its
+    version no string) agrees on no revision, so batches are still taken after it (they were
+    refused, as if a later revision had been agreed)."""
+    lines = Lines(repo)
+    try:
+        lines.send(_hello("2025-03-26"))
+        assert _next(lines)["result"]["protocolVersion"] == "2025-03-26"
+        lines.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        bad = _hello("2025-11-25") | {"id": "bad"}
+        bad["params"]["protocolVersion"] = 20251125
+        lines.send(bad)
+        assert _next(lines)["error"]["code"] == -32602
+        lines.send(json.dumps([{"jsonrpc": "2.0", "id": 9, "method": "ping"}]))
+        assert _next(lines) == {"jsonrpc": "2.0", "id": 9, "result": {}}
+    finally:
+        assert "Traceback" not in lines.close()

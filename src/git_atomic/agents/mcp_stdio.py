@@ -157,6 +157,7 @@ class Lines:
         is the one asked for where it speaks it, else its latest."""
         if '"initialize"' not in message and '"server/discover"' not in message:
             return
+        from mcp_types import InitializeRequestParams
         from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
 
         with contextlib.suppress(ValueError):
@@ -166,8 +167,10 @@ class Lines:
             if data.get("method") == "server/discover":
                 self._revision, self._batches = "2026-07-28", False
             elif data.get("method") == "initialize":
-                params = data.get("params")
-                asked = params.get("protocolVersion") if isinstance(params, dict) else None
+                # One the SDK refuses agrees on nothing: the revision stays as it was.
+                asked = InitializeRequestParams.model_validate(
+                    data.get("params"), by_name=False
+                ).protocol_version
                 known = asked in HANDSHAKE_PROTOCOL_VERSIONS
                 self._revision = str(asked) if known else LATEST_HANDSHAKE_VERSION
                 self._batches = self._revision in _BATCHING
