@@ -267,7 +267,7 @@ def _take_back(
             did = effectbeside.take_back(
                 ctx.repo, ends, rescue, named=done.outcome.failed, calls=record.steps
             )
-            bits = effectbeside.noted(did.changed, did.made)
+            bits = effectbeside.noted(did.changed, did.made, did.taken)
             gitdirredo.remember(ctx.journal, ctx.worktree, rescue, bits)  # for `undo`
             warned = [w for w in did.warned if w not in done.outcome.problems]  # not twice
             message = "; ".join(m for m in (message, *did.said, *warned) if m)

@@ -367,11 +367,12 @@ def state_of(snap: checkpoint.Snapshot) -> list[object]:
     turn's end takes back) and the names of the files over the budget, which no tree holds
     either (a call's `mv a.db b.db` is a step: a later one's `mv b.db c.db` goes back whole);
     and the rest a rollback puts back that no tree holds: the empty folders (a call's `mkdir
-    -p out/logs`), the stash list (a call's `git stash drop` of yours), `.git/info/exclude`,
-    `info/attributes`, `info/sparse-checkout` and `shallow` (a window that changed only one of
-    these was taken for one that changed nothing, and the turn's end left it; a file tool's
-    first window, whose step is its capture when only its files changed in the tree, took
-    your `mkdir` meanwhile as its own); in the shape it takes once written to the record
+    -p out/logs`), the FIFOs, sockets and devices (a call's `mkfifo`), the stash list (a
+    call's `git stash drop` of yours), `.git/info/exclude`, `info/attributes`,
+    `info/sparse-checkout` and `shallow` (a window that changed only one of these was taken
+    for one that changed nothing, and the turn's end left it; a file tool's first window,
+    whose step is its capture when only its files changed in the tree, took your `mkdir`
+    meanwhile as its own); in the shape it takes once written to the record
     (JSON), so that both compare alike."""
     key = [
         snap.files_tree,
@@ -383,6 +384,7 @@ def state_of(snap: checkpoint.Snapshot) -> list[object]:
         [snap.empty_folders, snap.all_empty_folders],
         [snap.stash, snap.stash_known],
         *(_rules_key(rules) for rules in _rules_of(snap)),
+        snap.specials,  # the FIFOs and sockets a call made or removed (effectfifos.py)
     ]
     shaped: list[object] = json.loads(json.dumps([*key, dict(sorted(snap.branches.items()))]))
     return shaped

@@ -119,23 +119,39 @@ def large_moves(ctx: context.Context, prev: moves.Preview) -> list[str]:
 
 
 def fifos_back(ctx: context.Context, prev: moves.Preview, paths: Sequence[bytes]) -> list[str]:
-    """The FIFOs of the state a move goes to that are not there now (under `paths`, where
-    given): no tree holds one, and the move's restore makes each again, so a move with nothing
-    else to do is one all the same. One line each; none where none is."""
-    if prev.target.specials is None:
+    """The FIFOs, sockets and devices of the state a move goes to that are not there now, and
+    those there now that it does not hold (under `paths`, where given): no tree holds one,
+    and the move's restore makes a FIFO again, names a socket or a device it cannot make, and
+    takes away one the state it goes to lacks (restorespecials.Specials), so a move with
+    nothing else to do is one all the same. One line each; none where none is."""
+    if prev.target.specials == prev.current.specials:
         return []
     import stat
 
-    from git_atomic.engine import checkpoint
+    from git_atomic.engine import checkpoint, restorespecials
+
+    def under(path: bytes) -> bool:
+        return not paths or any(path == p or path.startswith(p.rstrip(b"/") + b"/") for p in paths)
 
     now = checkpoint.load_specials(ctx.repo, prev.current)
-    wanted = [
-        path
-        for path, mode in sorted(checkpoint.load_specials(ctx.repo, prev.target).items())
-        if stat.S_ISFIFO(mode) and not stat.S_ISFIFO(now.get(path, 0))
-        if not paths or any(path == p or path.startswith(p.rstrip(b"/") + b"/") for p in paths)
-    ]
-    return [f"{p.decode('utf-8', 'backslashreplace')}: the FIFO made again" for p in wanted]
+    held = checkpoint.load_specials(ctx.repo, prev.target)
+    lines = []
+    for path, mode in sorted(held.items()):
+        if stat.S_IFMT(now.get(path, 0)) == stat.S_IFMT(mode) or not under(path):
+            continue
+        shown = path.decode("utf-8", "backslashreplace")
+        if stat.S_ISFIFO(mode):
+            lines.append(f"{shown}: the FIFO made again")
+        else:
+            what = restorespecials.kind_words(stat.S_IFMT(mode))
+            lines.append(f"{shown}: {what}, not there as it was (none can be made again)")
+    if prev.target.all_empty_folders and not prev.target.made_within:  # a whole state
+        for path, mode in sorted(now.items()):
+            if stat.S_IFMT(held.get(path, 0)) != stat.S_IFMT(mode) and under(path):
+                what = restorespecials.kind_words(stat.S_IFMT(mode))
+                shown = path.decode("utf-8", "backslashreplace")
+                lines.append(f"{shown}: {what} the state it goes to does not have, taken away")
+    return lines
 
 
 def report_done(

@@ -222,7 +222,7 @@ def beside_trees(
     opened, closed again where nobody changed the file since, and kept in the move's event
     for `undo` to open again."""
     from git_atomic.core import records
-    from git_atomic.ops import effectbeside, gitdirredo
+    from git_atomic.ops import effectbeside, effectfifos, gitdirredo
 
     taken = effect.operation_steps(ctx.repo, ctx.journal, op)
     if not taken or done.rescue is None:
@@ -231,10 +231,14 @@ def beside_trees(
     steps = (taken[0].before, taken[-1].after)
     did = effectbeside.take_back(ctx.repo, steps, done.rescue, named=done.failed)
     gitdirredo.remember(
-        ctx.journal, ctx.worktree, done.rescue, effectbeside.noted(did.changed, did.made)
+        ctx.journal,
+        ctx.worktree,
+        done.rescue,
+        effectbeside.noted(did.changed, did.made, did.taken),
     )
     done = records.replace(
         done,
+        changes=effectfifos.counted(done.changes, did.made, did.taken),
         # (A socket the restore named already is not named twice.)
         problems=(*done.problems, *(w for w in did.warned if w not in done.problems)),
         notes=(*done.notes, *did.said),

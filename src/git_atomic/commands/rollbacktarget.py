@@ -46,25 +46,35 @@ def immediate(
     ctx: context.Context, op: OpRow, current: checkpoint.Snapshot, *, json_out: bool
 ) -> tuple[moves.Move, OpRow] | None:
     """Inside the open operation `op`: the newest of its steps whose files differ from the
-    state now (`current`), or that holds a FIFO not there now (no tree holds one: a restore
-    to it makes it again)."""
+    state now (`current`), or whose FIFOs, sockets and devices do (no tree holds one): one it
+    holds that is not there now (a restore to it makes a FIFO again, names a socket or a
+    device, but where the last rollback came to that step already and named it), or one there
+    now that it does not hold (a restore to it takes that away)."""
     journal = ctx.journal
     walk = steps.steps(journal, op)
     loaded = {row.sha: checkpoint.load(ctx.repo, row.sha) for row in walk}
-    fifos_now: dict[bytes, int] | None = None
+    now: dict[bytes, int] | None = None
+    last = journal.events(ctx.worktree, limit=1)
+    came_to = last[0].target if last and last[0].kind == EventKind.ROLLBACK else None
 
     def differs(sha: str) -> bool:
-        nonlocal fifos_now
+        nonlocal now
         snap = loaded[sha]
         if snap.files_tree != current.files_tree:
             return True
-        if snap.specials is None or snap.specials == current.specials:
+        if snap.specials == current.specials:
             return False
-        if fifos_now is None:
-            fifos_now = checkpoint.load_specials(ctx.repo, current)
-        return any(
-            stat.S_ISFIFO(mode) and not stat.S_ISFIFO(fifos_now.get(path, 0))
-            for path, mode in checkpoint.load_specials(ctx.repo, snap).items()
+        if now is None:
+            now = checkpoint.load_specials(ctx.repo, current)
+        held = checkpoint.load_specials(ctx.repo, snap)
+        if any(
+            stat.S_IFMT(now.get(path, 0)) != stat.S_IFMT(mode)
+            and (stat.S_ISFIFO(mode) or sha != came_to)
+            for path, mode in held.items()
+        ):
+            return True
+        return snap.all_empty_folders and any(
+            stat.S_IFMT(held.get(path, 0)) != stat.S_IFMT(mode) for path, mode in now.items()
         )
 
     pos = steps.position(journal, ctx.worktree, walk)

@@ -35,6 +35,7 @@ from git_atomic.ops import (
     context,
     dryrun,
     effect,
+    effectfifos,
     gitdirredo,
     indexgone,
     journalgone,
@@ -215,8 +216,11 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
             repo, event.detail, what=what, dry_run=False, changed=changed, halfway=halfway
         )
         gitdirredo.remember(journal, ctx.worktree, done.rescue, changed)  # a second undo's
+        lines = [line for line in lines if line not in done.problems]  # (a socket: named once)
         if lines:
             done = records.replace(done, problems=(*done.problems, *lines))
+        if effectfifos.MADE in changed or effectfifos.TAKEN in changed:  # paths changed too
+            done = records.replace(done, changes=effectfifos.counted_noted(done.changes, changed))
         return movetell.report_done(
             ctx,
             move,

@@ -109,6 +109,12 @@ def apply_files(
             outcome.in_repositories.append(root)
             outcome.problems.append(nestedrepos.stays(tree, root))
         outcome.problems += moved_back
+        # Those the target does not hold, and the folders they leave empty (not the target's
+        # own, nor one its FIFOs are made again in).
+        emptied = specials.take_away(tree, outcome, {c.path for c in writes} | needed)
+        if emptied:
+            needed |= {p for f in specials.fifos for p in folders_on_the_way(f)}
+            restorefolders.prune_empty_dirs(tree, emptied, keep=needed, outcome=outcome)
         specials.remake(tree, outcome)
         _make_target_folders(tree, folders, outcome, specials)
         restorefolders.nested_repositories(tree, nested.targets, changes, outcome)

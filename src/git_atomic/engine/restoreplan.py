@@ -63,6 +63,9 @@ class Outcome:
     # The FIFOs it made again (path -> st_mode): kept in its event for `undo` to remove again
     # (effectfifos.MADE).
     fifos_made: dict[bytes, int] = field(default_factory=dict)
+    # The FIFOs, sockets and devices it took away that its target does not hold (path ->
+    # st_mode; restorespecials.Specials.gone): kept in its event for `undo` to make a FIFO again.
+    specials_removed: dict[bytes, int] = field(default_factory=dict)
     # The folders moved back before it (foldermoves.py), where each was in the state it
     # replaced: kept in its event for `undo` to find where to move each again.
     folders_moved: dict[bytes, tuple[int, int]] = field(default_factory=dict)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 from git_atomic.core.records import dataclass, field
 from git_atomic.engine import checkpoint, safefs, unchanged
@@ -38,6 +39,12 @@ class Specials:
     # The target's files and staged trees, where its capture looked at the disk: a file it
     # holds otherwise than your index did was looked at, and its bits are known.
     looked: tuple[str, str] | None = None
+    # Those the start saw that the target does not hold as they are (path -> st_mode), where
+    # the restore goes to a whole state that knows all of its own (a walk of its folders made):
+    # taken away where still of that kind (a FIFO or a socket the operation made). None in a
+    # move that takes an effect back or brings it again (`target.made_within`): those it made
+    # are its event's to take (effectfifos.py), never yours made since.
+    gone: Mapping[bytes, int] = field(default_factory=dict)
 
     @classmethod
     def read(
@@ -45,13 +52,22 @@ class Specials:
     ) -> Specials:
         """Those of the restore from `current` to `target` (a selective one's under `paths`)."""
         wanted = _wanted(repo, target, paths)
+        seen = checkpoint.load_specials(repo, current)
+        gone = {}
+        if seen and target.all_empty_folders and not target.made_within:
+            gone = {
+                p: m
+                for p, m in _under(seen, paths).items()
+                if stat.S_IFMT(wanted.get(p, 0)) != stat.S_IFMT(m)
+            }
         return cls(
-            checkpoint.load_specials(repo, current),
+            seen,
             {p: m for p, m in wanted.items() if stat.S_ISFIFO(m)},
             others={p: m for p, m in wanted.items() if not stat.S_ISFIFO(m)},
             modes=checkpoint.load_modes(repo, target),
             attributes=checkpoint.load_attributes(repo, target),
             looked=None if target.captured_at is None else (target.files_tree, target.staged_tree),
+            gone=gone,
         )
 
     def modes_for(self, repo: Repo, writes: Sequence[RawChange]) -> dict[bytes, int]:
@@ -117,6 +133,30 @@ class Specials:
                     )
         return met
 
+    def take_away(
+        self, tree: safefs.Tree, outcome: Outcome, written: AbstractSet[bytes]
+    ) -> set[bytes]:
+        """Those the target does not hold (`gone`) removed where still of their kind; one a
+        file or folder of the target (`written`: its files and their folders) took the place
+        of went before it was written (make_way). One of another kind there now is someone
+        else's: left, as a file changed since is. The folders they were in, for the caller to
+        remove where left empty."""
+        emptied: set[bytes] = set()
+        for path, mode in sorted(self.gone.items(), reverse=True):
+            if path in written:
+                continue
+            try:
+                found = unchanged.remove_special(tree, path, mode)
+            except OSError as exc:
+                outcome.cannot(path, _why(exc))
+                continue
+            if found is unchanged.Found.SAME:
+                outcome.specials_removed[path] = mode
+                emptied.add(os.path.dirname(path))
+            elif found is unchanged.Found.CHANGED:
+                outcome.left.append(path)
+        return emptied
+
     def remake(self, tree: safefs.Tree, outcome: Outcome) -> None:
         """The target's FIFOs made again where nothing is, with their bits."""
         for path, mode in sorted(self.fifos.items()):
@@ -151,7 +191,7 @@ class Specials:
 def special_not_back(path: bytes, mode: int, there: int | None) -> str:
     """The line naming the FIFO, socket or device (`mode`) at `path` that is not back: nothing
     is there now, or something of the kind `there` (stat.S_IFMT)."""
-    now = "is gone" if there is None else f"is {_kind_words(there)} now"
+    now = "is gone" if there is None else f"is {kind_words(there)} now"
     if stat.S_ISFIFO(mode):
         return f"{_show(path)} was a FIFO and {now} (left as it is): the FIFO is not made again"
     kind = _special_kind(mode)
@@ -163,17 +203,21 @@ def special_not_back(path: bytes, mode: int, there: int | None) -> str:
 
 def _wanted(repo: Repo, target: Snapshot, paths: Sequence[bytes]) -> dict[bytes, int]:
     """The target's FIFOs, sockets and devices (a selective restore's under `paths`)."""
-    found = checkpoint.load_specials(repo, target)
-    if paths:
-        found = {
-            p: m
-            for p, m in found.items()
-            if any(p == q or p.startswith(q.rstrip(b"/") + b"/") for q in paths)
-        }
-    return found
+    return _under(checkpoint.load_specials(repo, target), paths)
 
 
-def _kind_words(kind: int) -> str:
+def _under(found: Mapping[bytes, int], paths: Sequence[bytes]) -> dict[bytes, int]:
+    """Those of `found` under `paths` (all where none are given)."""
+    if not paths:
+        return dict(found)
+    return {
+        p: m
+        for p, m in found.items()
+        if any(p == q or p.startswith(q.rstrip(b"/") + b"/") for q in paths)
+    }
+
+
+def kind_words(kind: int) -> str:
     """What a `stat.S_IFMT` kind is, in a few words."""
     words = {
         stat.S_IFREG: "a file",

@@ -45,10 +45,14 @@ class Beside:
     # Sockets and devices it removed or replaced, not back (none can be made again), and FIFOs
     # something else stands in place of now: (path, st_mode), named.
     lost: tuple[tuple[bytes, int], ...] = ()
+    # FIFOs, sockets and devices it made, still as it made them: taken away; and those
+    # something else stands in place of now (yours since): named, left (effectfifos.made).
+    made: tuple[tuple[bytes, int], ...] = ()
+    replaced: tuple[tuple[bytes, int], ...] = ()
 
     @property
     def anything(self) -> bool:
-        return bool(self.moves or self.gone or self.close or self.fifos)
+        return bool(self.moves or self.gone or self.close or self.fifos or self.made)
 
 
 def take_back(
@@ -102,7 +106,10 @@ def find(
         close = sorted(closing.items())
         touched = sorted(seen - set(closing))
     fifos, lost = effectfifos.taken(repo, pre, end, calls)
-    return Beside(tuple(moves), tuple(gone), tuple(close), tuple(touched), fifos, lost)
+    made, replaced = effectfifos.made(repo, pre, end, calls)
+    return Beside(
+        tuple(moves), tuple(gone), tuple(close), tuple(touched), fifos, lost, made, replaced
+    )
 
 
 def _large(
@@ -193,6 +200,7 @@ class Done:
     changed: Mapping[bytes, tuple[int, int]]
     failed: tuple[bytes, ...]
     made: Mapping[bytes, int] = field(default_factory=dict)  # FIFOs made again: path -> mode
+    taken: Mapping[bytes, int] = field(default_factory=dict)  # those it made, taken away
 
 
 def carry_out(repo: Repo, pre: Snapshot, found: Beside) -> Done:
@@ -215,6 +223,9 @@ def carry_out(repo: Repo, pre: Snapshot, found: Beside) -> Done:
             "checkpoint holds it: it is gone now (deleted or moved since), and cannot come back"
         )
     made: dict[bytes, int] = {}
+    taken: dict[bytes, int] = {}
+    if found.made or found.replaced:
+        taken = effectfifos.taken_away(repo, pre, found.made, found.replaced, said, warned, failed)
     if found.fifos or found.lost:
         made = effectfifos.made_again(repo, found.fifos, found.lost, said, warned, failed)
     changed = set_bits(repo, dict(found.close), failed, warned)
@@ -226,12 +237,22 @@ def carry_out(repo: Repo, pre: Snapshot, found: Beside) -> Done:
             f"{_show(path)}: the permission bits the operation opened were changed since "
             "(yours, or another writer's): left as they are"
         )
-    return Done(tuple(said), tuple(warned), changed, tuple(failed), made)
+    return Done(tuple(said), tuple(warned), changed, tuple(failed), made, taken)
 
 
 def foresee(found: Beside) -> list[str]:
     """What `carry_out` would do, for a dry run: one clause each."""
     said = []
+    if found.made:
+        said.append(
+            "what it made that holds no data (a FIFO, a socket): would take away "
+            + ", ".join(_show(p) for p, _ in found.made)
+        )
+    if found.replaced:
+        said.append(
+            "what it made that holds no data, changed since: left as it is "
+            + ", ".join(_show(p) for p, _ in found.replaced)
+        )
     if found.fifos:
         said.append(
             "the FIFOs it removed: would make again " + ", ".join(_show(p) for p, _ in found.fifos)
@@ -290,15 +311,19 @@ def set_bits(
 
 
 def noted(
-    changed: Mapping[bytes, tuple[int, int]], made: Mapping[bytes, int] | None = None
+    changed: Mapping[bytes, tuple[int, int]],
+    made: Mapping[bytes, int] | None = None,
+    taken: Mapping[bytes, int] | None = None,
 ) -> dict[str, object]:
-    """`changed` (bits) and `made` (FIFOs made again) as an event keeps them (under
-    gitdirredo.KEY)."""
+    """`changed` (bits), `made` (FIFOs made again) and `taken` (FIFOs, sockets and devices
+    taken away) as an event keeps them (under gitdirredo.KEY)."""
     kept: dict[str, object] = {}
     if changed:
         kept[BITS] = {_name(p): [was, now] for p, (was, now) in changed.items()}
     if made:
         kept[FIFOS_MADE] = {_name(p): mode for p, mode in made.items()}
+    if taken:
+        kept[effectfifos.TAKEN] = {_name(p): mode for p, mode in taken.items()}
     return kept
 
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
 from git_atomic.engine import checkpoint, safefs
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
+from git_atomic.engine.restoreplan import Action, PathChange
 
 MADE: Final = "fifos_made"  # gitdirredo's: {path: st_mode} of the FIFOs a move made again
 TAKEN: Final = "fifos_removed"  # and of those an undo removed (a second undo makes them)
@@ -53,6 +54,108 @@ def taken(
             else:
                 lost.append((path, mode))
     return tuple(fifos), tuple(lost)
+
+
+def made(
+    repo: Repo, pre: Snapshot, end: Snapshot, calls: Sequence[tuple[Snapshot, Snapshot]]
+) -> tuple[tuple[tuple[bytes, int], ...], tuple[tuple[bytes, int], ...]]:
+    """The FIFOs, sockets and devices the operation made (its end saw them, its PRE-OP did
+    not: where `calls` are given, one of them made it: one you made between them is yours):
+    (those still there as it made them, to take away; those something else stands in place
+    of now, yours since: named, left). One gone since is gone: nothing to do."""
+    pairs = list(calls) or [(pre, end)]
+    ours: dict[bytes, int] = {}
+    for start, stop in pairs:
+        if stop.specials is None or not _knows_all(start):
+            continue  # (none, or PRE-OP's not known: yours may be among them)
+        was = checkpoint.load_specials(repo, start)
+        for path, mode in checkpoint.load_specials(repo, stop).items():
+            if stat.S_IFMT(was.get(path, 0)) != stat.S_IFMT(mode):
+                ours[path] = mode  # (the last call's: as the operation left it)
+    if not ours:
+        return (), ()
+    if end.specials is not None:  # one a later call of its own took away is no more its
+        left = checkpoint.load_specials(repo, end)
+        ours = {p: m for p, m in ours.items() if stat.S_IFMT(left.get(p, 0)) == stat.S_IFMT(m)}
+    there: list[tuple[bytes, int]] = []
+    replaced: list[tuple[bytes, int]] = []
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path, mode in sorted(ours.items()):
+            st = tree.lstat(path)
+            if st is None:
+                continue
+            if st.st_mode == mode:
+                there.append((path, mode))
+            else:  # another kind, or a FIFO of other bits: yours since
+                replaced.append((path, mode))
+    return tuple(there), tuple(replaced)
+
+
+def _knows_all(snap: Snapshot) -> bool:
+    """Whether the capture knew every FIFO, socket and device of yours: some found, or a walk
+    of the folders (or Watchman's kept one) that found none."""
+    return snap.specials is not None or snap.all_empty_folders
+
+
+def taken_away(
+    repo: Repo,
+    pre: Snapshot,
+    ours: Sequence[tuple[bytes, int]],
+    replaced: Sequence[tuple[bytes, int]],
+    said: list[str],
+    warned: list[str],
+    failed: list[bytes],
+) -> dict[bytes, int]:
+    """Those the operation made (`made`'s) taken away where still as it made them, and the
+    folders that leaves empty that its PRE-OP (`pre`) did not have; those replaced since
+    named, left as they are. Those taken away: path -> st_mode."""
+    from git_atomic.engine import restoreplan, unchanged
+    from git_atomic.engine.restorefolders import prune_empty_dirs
+
+    removed: dict[bytes, int] = {}
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path, mode in ours:
+            st = tree.lstat(path)
+            if st is None or st.st_mode != mode:
+                replaced = [*replaced, (path, mode)]
+                continue
+            try:
+                if unchanged.remove_special(tree, path, mode) is unchanged.Found.SAME:
+                    removed[path] = mode
+            except OSError as exc:
+                failed.append(path)
+                warned.append(f"cannot take away {_show(path)}: {exc.strerror or exc}")
+        if removed:
+            pruned = restoreplan.Outcome()
+            prune_empty_dirs(
+                tree,
+                {os.path.dirname(p) for p in removed} - {b""},
+                keep=_folders_at(repo, pre, removed),
+                outcome=pruned,
+            )
+            warned += pruned.problems
+    for path, mode in replaced:
+        warned.append(
+            f"{_show(path)}: the {_kind(mode)} the operation made was changed since (yours, "
+            "or another writer's): left as it is"
+        )
+    if removed:
+        said.append("what it made that holds no data taken away: " + _names(removed))
+    return removed
+
+
+def _folders_at(repo: Repo, pre: Snapshot, paths: Iterable[bytes]) -> set[bytes]:
+    """The folders on the way to `paths` that the state `pre` had: a file, a folder, a
+    special file or an empty folder of its in them."""
+    from git_atomic.engine.gittrees import folders_on_the_way
+
+    folders = sorted({f for p in paths for f in folders_on_the_way(p)})
+    if not folders:
+        return set()
+    had = {e.path for e in repo.ls_tree_at(pre.files_tree, folders)}
+    inside = [*checkpoint.load_specials(repo, pre), *checkpoint.load_empty_folders(repo, pre)]
+    had |= {f for f in folders if any(p == f or p.startswith(f + b"/") for p in inside)}
+    return had
 
 
 def made_again(
@@ -108,8 +211,10 @@ def reversed_by_undo(
     an undo removed (`taken`, TAKEN) made again where nothing is; each kept in
     `changed` the other way round, for a second `undo`. One line each way."""
     from git_atomic.engine import unchanged
+    from git_atomic.engine.restorespecials import special_not_back
 
     lines: list[str] = []
+    lost: list[str] = []
     removed: dict[bytes, int] = {}
     remade: dict[bytes, int] = {}
     with safefs.Tree(os.fsencode(repo.root)) as tree:
@@ -119,7 +224,11 @@ def reversed_by_undo(
                 continue  # gone, or not as it made it: yours since
             if dry_run or unchanged.remove_special(tree, path, mode) is unchanged.Found.SAME:
                 removed[path] = mode
-        for path, mode in _fifo_modes(taken):
+        for path, mode in _fifo_modes(taken, also_others=True):
+            if not stat.S_ISFIFO(mode):  # a socket or a device: none can be made again
+                if tree.kind(path) != stat.S_IFMT(mode):
+                    lost.append(special_not_back(path, mode, tree.kind(path)))
+                continue
             if tree.kind(path) is not None:
                 continue
             if not dry_run:
@@ -135,6 +244,7 @@ def reversed_by_undo(
     if remade:
         names = ", ".join(_show(p) for p in sorted(remade))
         lines.append(f"the FIFOs {what} removed are made again{' (would be)' * dry_run}: {names}")
+    lines += lost
     if changed is not None and not dry_run:
         if removed:
             changed[TAKEN] = {_name(p): m for p, m in removed.items()}
@@ -143,15 +253,50 @@ def reversed_by_undo(
     return lines
 
 
-def _fifo_modes(noted_fifos: object) -> list[tuple[bytes, int]]:
-    """An event's {path: st_mode} of FIFOs, as it keeps them; what is not one left out."""
+def counted(
+    changes: Sequence[PathChange], made: Mapping[bytes, int], taken: Mapping[bytes, int]
+) -> tuple[PathChange, ...]:
+    """A move's path changes with the FIFOs it made again (`made`) and the special files it
+    took away (`taken`), which no tree lists: paths it changed all the same."""
+    listed = {c.path for c in changes}
+    more = [PathChange(p, Action.CREATE) for p in sorted(made)]
+    more += [PathChange(p, Action.DELETE) for p in sorted(taken)]
+    return (*changes, *(c for c in more if c.path not in listed))
+
+
+def counted_noted(
+    changes: Sequence[PathChange], changed: Mapping[str, object]
+) -> tuple[PathChange, ...]:
+    """`counted`, of the FIFOs `reversed_by_undo` made and removed (as `changed` keeps them)."""
+    made = dict(_fifo_modes(changed.get(MADE)))
+    return counted(changes, made, dict(_fifo_modes(changed.get(TAKEN))))
+
+
+def _fifo_modes(noted_fifos: object, *, also_others: bool = False) -> list[tuple[bytes, int]]:
+    """An event's {path: st_mode} of FIFOs, as it keeps them; what is not one left out (but
+    sockets and devices, `also_others`: a move took them away, none can be made again)."""
     if not isinstance(noted_fifos, dict):
         return []
     return sorted(
         (str(name).encode("utf-8", "surrogateescape"), mode)
         for name, mode in noted_fifos.items()
-        if isinstance(mode, int) and stat.S_ISFIFO(mode)
+        if isinstance(mode, int)
+        if stat.S_ISFIFO(mode) or (also_others and (stat.S_ISSOCK(mode) or _device(mode)))
     )
+
+
+def _device(mode: int) -> bool:
+    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    return "socket" if stat.S_ISSOCK(mode) else "device"
+
+
+def _names(paths: object) -> str:
+    return ", ".join(_show(p) for p in sorted(paths))  # type: ignore[call-overload]
 
 
 def _name(path: bytes) -> str:

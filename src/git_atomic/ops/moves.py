@@ -186,9 +186,16 @@ def carry_out(
             merged.update(detail)
             engine.journal.set_event_detail(event[0].id, merged)
     outcome = result.outcome
+    # The FIFOs it made again and the special files it took away: paths it changed too, though
+    # no tree lists them (restorespecials.py).
+    listed = {c.path for c in outcome.changed}
+    specials = [
+        *(restoreplan.PathChange(p, restoreplan.Action.CREATE) for p in outcome.fifos_made),
+        *(restoreplan.PathChange(p, restoreplan.Action.DELETE) for p in outcome.specials_removed),
+    ]
     return Done(
         result.rescue,
-        tuple(outcome.changed),
+        (*outcome.changed, *(c for c in specials if c.path not in listed)),
         tuple(outcome.problems),
         tuple(outcome.left),
         tuple(outcome.refs_left),

@@ -347,10 +347,12 @@ def _event_detail(
     `rollback --to`, their `undo`) the worktree's folder, which no operation's record holds:
     its `undo`, and `rollback --to` its rescue, write there only (samefolder.same_event_folder)."""
     detail: dict[str, object] = {"problems": outcome.problems} if outcome.problems else {}
-    if outcome.bits or outcome.fifos_made:  # for its `undo` (effectbeside.reverse, fifos)
-        from git_atomic.ops import effectbeside, gitdirredo
+    if outcome.bits or outcome.fifos_made or outcome.specials_removed:  # for its `undo`
+        from git_atomic.ops import effectbeside, gitdirredo  # (effectbeside.reverse, fifos)
 
-        detail[gitdirredo.KEY] = effectbeside.noted(outcome.bits, outcome.fifos_made)
+        detail[gitdirredo.KEY] = effectbeside.noted(
+            outcome.bits, outcome.fifos_made, outcome.specials_removed
+        )
     if outcome.folders_moved:  # for its `undo` to move them again (foldermoves.py)
         from git_atomic.engine import foldermoves
 
