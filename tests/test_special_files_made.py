@@ -253,3 +253,13 @@ def test_the_watchman_path_takes_away_the_fifo_a_run_made(repo: GitRepo) -> None
         assert _kind(repo, "p") is None and _fifo(repo, "yours"), res.stderr
     finally:
         subprocess.run([*watch, "watch-del", str(repo.path)], capture_output=True, check=False)
+
+
+def test_an_isolated_run_applied_leaves_your_fifo_and_socket(repo: GitRepo) -> None:
+    """Its result is a state merged from trees, which knows no FIFO: applying it takes none
+    of yours away."""
+    os.mkfifo(repo.path / "mine")
+    repo.atomic("run", "--", "sh", "-c", BIND, check=0)
+    res = repo.atomic("run", "--isolate", "--", "sh", "-c", "echo x > new", check=0)
+    assert repo.read("new") == b"x\n", res.stderr
+    assert _fifo(repo, "mine") and _kind(repo, "s.sock") == stat.S_IFSOCK, res.stderr

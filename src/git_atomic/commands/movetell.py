@@ -145,7 +145,7 @@ def fifos_back(ctx: context.Context, prev: moves.Preview, paths: Sequence[bytes]
         else:
             what = restorespecials.kind_words(stat.S_IFMT(mode))
             lines.append(f"{shown}: {what}, not there as it was (none can be made again)")
-    if prev.target.all_empty_folders and not prev.target.made_within:  # a whole state
+    if restorespecials.knows_all(prev.target) and not prev.target.made_within:  # whole state
         for path, mode in sorted(now.items()):
             if stat.S_IFMT(held.get(path, 0)) != stat.S_IFMT(mode) and under(path):
                 what = restorespecials.kind_words(stat.S_IFMT(mode))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from git_atomic.core.errors import BusyError, RefusedError, UsageError
 from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind, EventKind, OpStatus
-from git_atomic.engine import checkpoint, scanindex
+from git_atomic.engine import checkpoint, restorespecials, scanindex
 from git_atomic.ops import context, moveresults, moves, output, results, samefolder, steps
 
 
@@ -73,7 +73,7 @@ def immediate(
             for path, mode in held.items()
         ):
             return True
-        return snap.all_empty_folders and any(
+        return restorespecials.knows_all(snap) and any(
             stat.S_IFMT(held.get(path, 0)) != stat.S_IFMT(mode) for path, mode in now.items()
         )
 

@@ -64,16 +64,31 @@ def bring_to(private: Repo, target: Snapshot) -> None:
     the_plan = restoreplan.plan(private, current, target, with_refs=False)
     the_plan = records.replace(the_plan, exclude_changes=False, attributes_changes=False)
     outcome = restore.apply(private, current, target, the_plan, reason="git-atomic: isolate")
-    if outcome.problems:
+    problems = [p for p in outcome.problems if p not in _sockets_not_made(private, target)]
+    if problems:
         raise GitError(
             ["git", "atomic", "isolate"],
             1,
             b"",
-            ("cannot prepare the private worktree: " + "; ".join(outcome.problems)).encode(),
+            ("cannot prepare the private worktree: " + "; ".join(problems)).encode(),
         )
     # The saved index carries the stat data of the user's files; refresh it once here so that
     # neither our checkpoints nor the command's own git calls hash every file again.
     private.run("update-index", "-q", "--refresh", check=False)
+
+
+def _sockets_not_made(private: Repo, target: Snapshot) -> set[str]:
+    """The lines naming your sockets and devices, which no restore can make in the private
+    worktree (they stay in yours, where the result is applied around them): no failure to
+    prepare it (before, `run --isolate` was refused, exit 3, while you had a socket)."""
+    if target.specials is None:
+        return set()
+    import stat
+
+    from git_atomic.engine.restorespecials import special_not_back
+
+    found = checkpoint.load_specials(private, target)
+    return {special_not_back(p, m, None) for p, m in found.items() if not stat.S_ISFIFO(m)}
 
 
 def private_cwd(root: Path, private_root: Path) -> Path:

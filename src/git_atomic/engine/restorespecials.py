@@ -40,7 +40,7 @@ class Specials:
     # holds otherwise than your index did was looked at, and its bits are known.
     looked: tuple[str, str] | None = None
     # Those the start saw that the target does not hold as they are (path -> st_mode), where
-    # the restore goes to a whole state that knows all of its own (a walk of its folders made):
+    # the restore goes to a whole state that knows all of its own (knows_all: a capture):
     # taken away where still of that kind (a FIFO or a socket the operation made). None in a
     # move that takes an effect back or brings it again (`target.made_within`): those it made
     # are its event's to take (effectfifos.py), never yours made since.
@@ -54,7 +54,7 @@ class Specials:
         wanted = _wanted(repo, target, paths)
         seen = checkpoint.load_specials(repo, current)
         gone = {}
-        if seen and target.all_empty_folders and not target.made_within:
+        if seen and knows_all(target) and not target.made_within:
             gone = {
                 p: m
                 for p, m in _under(seen, paths).items()
@@ -186,6 +186,13 @@ class Specials:
                 if there == stat.S_IFMT(mode):
                     continue
                 outcome.problems.append(special_not_back(path, mode, there))
+
+
+def knows_all(snap: Snapshot) -> bool:
+    """Whether `snap` is a capture that knew every FIFO, socket and device of yours (a walk
+    of the folders, or Watchman's kept one): never a state worked out from trees (an isolated
+    run's merged result, an effect's target), which holds none."""
+    return snap.captured_at is not None and (snap.specials is not None or snap.all_empty_folders)
 
 
 def special_not_back(path: bytes, mode: int, there: int | None) -> str:

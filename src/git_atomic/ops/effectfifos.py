@@ -63,10 +63,12 @@ def made(
     not: where `calls` are given, one of them made it: one you made between them is yours):
     (those still there as it made them, to take away; those something else stands in place
     of now, yours since: named, left). One gone since is gone: nothing to do."""
+    from git_atomic.engine.restorespecials import knows_all
+
     pairs = list(calls) or [(pre, end)]
     ours: dict[bytes, int] = {}
     for start, stop in pairs:
-        if stop.specials is None or not _knows_all(start):
+        if stop.specials is None or not knows_all(start):
             continue  # (none, or PRE-OP's not known: yours may be among them)
         was = checkpoint.load_specials(repo, start)
         for path, mode in checkpoint.load_specials(repo, stop).items():
@@ -89,12 +91,6 @@ def made(
             else:  # another kind, or a FIFO of other bits: yours since
                 replaced.append((path, mode))
     return tuple(there), tuple(replaced)
-
-
-def _knows_all(snap: Snapshot) -> bool:
-    """Whether the capture knew every FIFO, socket and device of yours: some found, or a walk
-    of the folders (or Watchman's kept one) that found none."""
-    return snap.specials is not None or snap.all_empty_folders
 
 
 def taken_away(
