@@ -78,7 +78,11 @@ def report_still(
         for line in notes:
             output.say(f"git-atomic: note: {line}")
         n = len(facts.changes)
-        parts = [*_index_shape(prev), *(["what the git lines above say"] if facts.git_dir else [])]
+        parts = [
+            *_entries(facts),
+            *_index_shape(prev),
+            *(["what the git lines above say"] if facts.git_dir else []),
+        ]
         also = f" (and {' and '.join(parts)})" if parts else ""
         output.say(
             f"git-atomic: dry run: {move.event} to {move.label} would change {n} "
@@ -198,6 +202,7 @@ def report_done(
     n = len(facts.changes)
     hint = "" if move.event == EventKind.UNDO else f"; {UNDO_HINT}"
     also = [
+        *_entries(facts),
         *_index_shape(prev),
         *([".git/info/exclude"] if prev.plan.exclude_changes else []),
         *([".git/info/attributes"] if prev.plan.attributes_changes else []),
@@ -212,6 +217,14 @@ def report_done(
         said += ", except what the warnings above name"
     output.say(f"git-atomic: {said}; {n} path{'s' if n != 1 else ''} changed{index}{hint}")
     return left_exit(len(done.left) + len(done.refs_left), failed=len(done.failed))
+
+
+def _entries(facts: moveresults.MoveFacts) -> list[str]:
+    """The index entries a move puts back, counted beside its paths (its listing's `index  N
+    staged entries restored`): one that only unstages what an operation staged changes them
+    alone (before: "0 paths changed")."""
+    n = len(facts.index)
+    return [f"{n} index entr{'ies' if n != 1 else 'y'}"] if n else []
 
 
 def _index_shape(prev: moves.Preview) -> list[str]:

@@ -179,7 +179,7 @@ def _abort(*, json_out: bool, early: Early | None) -> int:
             for problem in done.details.get("problems") or ():
                 output.say(f"git-atomic: warning: {problem}")
             back = "not entirely at PRE-OP" if left else "back at PRE-OP"
-            if not left and done.details.get("problems"):
+            if not left and output.left_named(done.details):
                 back += ", except what the warnings above name"
             mended = done.details.get("reflogs_mended") or []
             if mended:  # reflogs it rewrote, written back (reflogkeep.mend)

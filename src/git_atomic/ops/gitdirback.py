@@ -157,15 +157,16 @@ def put_back_beside(
     worktrees: bool = False,
     changed: dict[str, object] | None = None,
     ended: float | None = None,
+    done: list[str] | None = None,
 ) -> tuple[list[str], list[str]]:
     """After an effect was taken back (an operation's rollback, `rollback --op`, `recover`, an
     agent turn's take-back): what its checkpoints do not hold, beside the files, put back as
     its `details` noted it when it began (put_back_git_files), the reflogs it rewrote written
     back (mend_reflogs) and, with `worktrees`, each linked worktree it removed or added named
     (worktreesgone.py). Returns the reflogs mended and the lines to say. `changed`: as
-    put_back_git_files fills it."""
+    put_back_git_files fills it, and `done`."""
     lines = put_back_git_files(
-        repo, details, own=own, problems=problems, end=end, changed=changed, ended=ended
+        repo, details, own=own, problems=problems, end=end, changed=changed, ended=ended, done=done
     )
     rewritten = details.get(REFLOGS_REWRITTEN)  # (an agent turn's: only those its calls did)
     only = [str(n) for n in rewritten] if isinstance(rewritten, list) else None
@@ -247,6 +248,7 @@ def put_back_git_files(
     end: str | None = None,
     changed: dict[str, object] | None = None,
     ended: float | None = None,
+    done: list[str] | None = None,
 ) -> list[str]:
     """A `packed-refs` holding only git's header, where the operation's PRE-OP had none, goes
     (packedrefs.py): after its rollback, and any later one that takes its effect back. So does
@@ -255,7 +257,10 @@ def put_back_git_files(
     say so (the restore's `problems` that they correct go). `end`: the checkpoint of the
     state the operation left. `changed`: filled with what was written, as [before, after]
     (gitdirredo.py: what an `undo` of this move writes back; not ORIG_HEAD nor COMMIT_EDITMSG,
-    which it leaves yours, but for the ORIG_HEAD of git's half-way state, memofiles.HALFWAY)."""
+    which it leaves yours, but for the ORIG_HEAD of git's half-way state, memofiles.HALFWAY).
+    `done`: filled with those of the lines that only say what was put back as it was (a
+    setting set back, grafts removed): no exception to "as before" (output.summary_line)."""
+    done = [] if done is None else done
     from git_atomic.engine import memofiles
 
     was = memofiles.read(repo) if changed is not None else None
@@ -272,6 +277,7 @@ def put_back_git_files(
         text = memofiles.memo_back(repo, key, details, own=own)
         if text is not None and key == memofiles.GRAFTS:  # (COMMIT_EDITMSG: said by none)
             lines.append(GRAFTS_SAID[bool(text)])
+            done.append(GRAFTS_SAID[bool(text)])
             if changed is not None and was is not None:  # (COMMIT_EDITMSG: `undo` leaves yours)
                 changed[key] = [was, text]
     if "submodules" in details:  # noted where there was a .gitmodules, even none checked out
@@ -308,7 +314,7 @@ def put_back_git_files(
         from git_atomic.engine import replacerefs
 
         replaced: dict[str, list[str | None]] = {}
-        lines += replacerefs.put_back(repo, details, own=own, changed=replaced)
+        lines += _put(done, replacerefs.put_back(repo, details, own=own, changed=replaced))
         if replaced and changed is not None:
             changed[replacerefs.BEFORE] = replaced
     if details.get("alternates") or (
@@ -317,13 +323,13 @@ def put_back_git_files(
     ):
         from git_atomic.engine import alternates  # (only where there is or was one)
 
-        lines += alternates.put_back(repo, details)
+        lines += _put(done, alternates.put_back(repo, details))
         lines += alternates.lines(repo, details)
     if original_made(repo, details):
         from git_atomic.engine import originalrefs  # (before its folder goes, below)
 
         copies: dict[str, list[str | None]] = {}
-        lines += originalrefs.put_back(repo, details, own=own, changed=copies)
+        lines += _put(done, originalrefs.put_back(repo, details, own=own, changed=copies))
         if copies and changed is not None:  # an `undo` makes them again
             changed[originalrefs.REDONE] = copies
     if details.get("git_folders_absent") or details.get("common_folders_absent"):
@@ -334,13 +340,20 @@ def put_back_git_files(
         from git_atomic.engine import coreplace
 
         sparse: dict[str, dict[str, list[str | None]]] = {}
-        lines += coreplace.put_back(repo, details, own=own, changed=sparse)
+        lines += _put(done, coreplace.put_back(repo, details, own=own, changed=sparse))
         if sparse and changed is not None:  # an `undo` makes them as the operation left them
             changed[coreplace.REDONE] = sparse
     if details.get("worktree_locks"):  # worktreelocks.BEFORE
         from git_atomic.engine import worktreelocks
 
-        lines += worktreelocks.put_back(repo, details, own=own)
+        lines += _put(done, worktreelocks.put_back(repo, details, own=own))
+    return lines
+
+
+def _put(done: list[str], lines: list[str]) -> list[str]:
+    """`lines`, those of them that say a thing was put back as it was kept in `done` too (not
+    one that says it could not be)."""
+    done += [line for line in lines if "could not" not in line]
     return lines
 
 

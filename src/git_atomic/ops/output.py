@@ -192,7 +192,7 @@ def summary_line(journal: Journal, op: OpRow, *, repo: Repo | None = None) -> st
             # `node_modules/` is neither seen nor taken back (as_before's words say so)
             ignored = as_before(repo).removeprefix("files, index and branches are as before")
             return f"{head} rolled back ({why}); it had changed nothing{ignored}"
-        unless = ", except what the warnings above name" if op.details.get("problems") else ""
+        unless = ", except what the warnings above name" if left_named(op.details) else ""
         if mended:  # reflogs it rewrote (`reflog expire`), written back (reflogkeep.mend)
             unless += f"; {mended_words(mended)}"
         return (
@@ -200,6 +200,21 @@ def summary_line(journal: Journal, op: OpRow, *, repo: Repo | None = None) -> st
             "Its changes are saved: `git atomic undo` brings them back"
         )
     return f"{head} {op.status}"
+
+
+# An operation's detail: the lines of its `problems` that only say what its rollback put back
+# as it was (a setting set back, grafts removed: rollbackop.py): said, but no exception to "as
+# before".
+PUT_BACK: Final = "problems_put_back"
+
+
+def left_named(details: Mapping[str, object]) -> bool:
+    """Whether a rollback's warnings name something it left or could not put back: not only
+    what it put back as it was (PUT_BACK)."""
+    problems = details.get("problems")
+    put_back = details.get(PUT_BACK)
+    done = set(put_back) if isinstance(put_back, list) else set()
+    return isinstance(problems, list) and any(p not in done for p in problems)
 
 
 def _took_back(repo: Repo, journal: Journal, op: OpRow) -> bool:

@@ -13,7 +13,7 @@ from git_atomic.core.errors import AtomicError
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import EventKind, FailedPhase, OpStatus
 from git_atomic.engine import gitlinks, gitlockheld, layoutcheck
-from git_atomic.ops import gitdirback
+from git_atomic.ops import gitdirback, output
 from git_atomic.ops.operation import Engine
 
 # What a rollback after a failure can itself meet: git, the disk, the journal. The operation then
@@ -67,6 +67,7 @@ def rollback_op(
     problems = [*first, *result.outcome.problems, *([unread] if unread else [])]
     end = engine.journal.checkpoints(op.id)[-1].sha  # the state it left (its rescue)
     changed: dict[str, object] = {}
+    put_back: list[str] = []  # the lines that only say what was put back as it was
     mended, lines = gitdirback.put_back_beside(
         engine.repo,
         op.details,
@@ -77,6 +78,7 @@ def rollback_op(
         end=end,
         worktrees=True,
         changed=changed,
+        done=put_back,
     )
     if changed:  # for an `undo` of this rollback to write back (gitdirredo.py)
         from git_atomic.ops import gitdirredo
@@ -96,6 +98,8 @@ def rollback_op(
     problems += lines
     if problems:
         detail["problems"] = problems
+    if put_back:  # no exception to "as before" (output.summary_line)
+        detail[output.PUT_BACK] = put_back
     if result.outcome.left:
         detail["changed_since_rescue"] = [
             p.decode("utf-8", "surrogateescape") for p in result.outcome.left
