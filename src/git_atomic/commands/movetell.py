@@ -9,6 +9,7 @@ from typing import Final
 from git_atomic.core.errors import Exit
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import EventKind, HistoryMode
+from git_atomic.engine import restoreplan
 from git_atomic.ops import context, dryrun, movefacts, moveresults, moves, output
 
 UNDO_HINT: Final = "`git atomic undo` brings back what it replaced"
@@ -27,11 +28,14 @@ def report_still(
     beside: Sequence[str] = (),
     modes: Sequence[bytes] = (),
     warned: Sequence[str] = (),
+    specials: Sequence[restoreplan.PathChange] = (),
 ) -> int:
     """`git_dir`: what the move would write back in the git dir beside the plan (foreseen);
     `beside`: what it would do beside the trees (effectbeside.foresee), said as notes;
     `modes`: the paths whose permission bits it would set (no tree holds them), listed with
-    the files it would change; `warned`: what it would leave and warn of (inside_foreseen)."""
+    the files it would change; `warned`: what it would leave and warn of (inside_foreseen);
+    `specials`: the FIFOs it would make again and the special files it would take away
+    (specials_moved), listed with the files too."""
     facts = movefacts.describe(
         ctx.repo,
         prev,
@@ -40,7 +44,7 @@ def report_still(
         left_on=move.left_on,
         foresee=dry_run,
     )
-    facts = movefacts.with_modes(facts, modes)
+    facts = movefacts.with_modes(facts, modes, specials)
     if git_dir:
         from git_atomic.core import records
 
@@ -122,14 +126,17 @@ def large_moves(ctx: context.Context, prev: moves.Preview) -> list[str]:
     ]
 
 
-def fifos_back(ctx: context.Context, prev: moves.Preview, paths: Sequence[bytes]) -> list[str]:
-    """The FIFOs, sockets and devices of the state a move goes to that are not there now, and
-    those there now that it does not hold (under `paths`, where given): no tree holds one,
-    and the move's restore makes a FIFO again, names a socket or a device it cannot make, and
-    takes away one the state it goes to lacks (restorespecials.Specials), so a move with
-    nothing else to do is one all the same. One line each; none where none is."""
+def specials_moved(
+    ctx: context.Context, prev: moves.Preview, paths: Sequence[bytes]
+) -> tuple[list[restoreplan.PathChange], list[str]]:
+    """What the move does of FIFOs, sockets and devices (under `paths`, where given), which no
+    tree holds: the FIFOs of the state it goes to that are not there now (made again: created)
+    and, where it goes to a whole state that knew all of its own, those there now that it does
+    not hold (taken away: deleted); and a line for each of its sockets and devices not there
+    as it was (none can be made again: the restore names it). So a move with nothing else to
+    do is one all the same (restorespecials.Specials does it)."""
     if prev.target.specials == prev.current.specials:
-        return []
+        return [], []
     import stat
 
     from git_atomic.engine import checkpoint, restorespecials
@@ -139,23 +146,24 @@ def fifos_back(ctx: context.Context, prev: moves.Preview, paths: Sequence[bytes]
 
     now = checkpoint.load_specials(ctx.repo, prev.current)
     held = checkpoint.load_specials(ctx.repo, prev.target)
-    lines = []
+    changes: list[restoreplan.PathChange] = []
+    named: list[str] = []
     for path, mode in sorted(held.items()):
         if stat.S_IFMT(now.get(path, 0)) == stat.S_IFMT(mode) or not under(path):
             continue
-        shown = path.decode("utf-8", "backslashreplace")
         if stat.S_ISFIFO(mode):
-            lines.append(f"{shown}: the FIFO made again")
+            changes.append(restoreplan.PathChange(path, restoreplan.Action.CREATE))
         else:
             what = restorespecials.kind_words(stat.S_IFMT(mode))
-            lines.append(f"{shown}: {what}, not there as it was (none can be made again)")
+            shown = path.decode("utf-8", "backslashreplace")
+            named.append(f"{shown}: {what}, not there as it was (none can be made again)")
     if restorespecials.knows_all(prev.target) and not prev.target.made_within:  # whole state
-        for path, mode in sorted(now.items()):
-            if stat.S_IFMT(held.get(path, 0)) != stat.S_IFMT(mode) and under(path):
-                what = restorespecials.kind_words(stat.S_IFMT(mode))
-                shown = path.decode("utf-8", "backslashreplace")
-                lines.append(f"{shown}: {what} the state it goes to does not have, taken away")
-    return lines
+        changes += [
+            restoreplan.PathChange(path, restoreplan.Action.DELETE)
+            for path, mode in sorted(now.items())
+            if stat.S_IFMT(held.get(path, 0)) != stat.S_IFMT(mode) and under(path)
+        ]
+    return changes, named
 
 
 def report_done(

@@ -64,7 +64,10 @@ def go(
     status = OpStatus.OPEN if stays_open is not None else OpStatus.ROLLED_BACK
     prev = moves.preview(ctx.repo, move, current=current)
     large = movetell.large_moves(ctx, prev) if prev.empty else []
-    large += movetell.fifos_back(ctx, prev, move.paths) if prev.empty else []
+    # The FIFOs, sockets and devices it makes, takes away or names (no tree holds them): listed
+    # with the files, and a move all the same.
+    specials, named = movetell.specials_moved(ctx, prev, move.paths)
+    large += named if prev.empty else []
     # Bits alone to close (`rollback --to X key` of a key opened to 0644): a move all the same.
     bits_only = prev.empty and not dry_run and bool(dryrun.bits(ctx, prev, move))
     # A folder holding only ignored files to move back (foldermoves.py): a move all the same.
@@ -74,6 +77,7 @@ def go(
         and not close_open
         and not git_dir_only
         and not large
+        and not specials
         and not bits_only
         and not folders
     ):
@@ -94,6 +98,7 @@ def go(
             ],
             beside=beside_said,
             modes=[*dryrun.bits(ctx, prev, move), *beside_bits],
+            specials=specials,
             warned=dryrun.inside(ctx, subject) if dry_run and takes_back else (),
         )
     engine = Engine(ctx)

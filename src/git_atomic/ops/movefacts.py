@@ -127,13 +127,21 @@ def dropped_commits(repo: Repo, prev: Preview) -> list[moveresults.DroppedCommit
     return list(found.values())
 
 
-def with_modes(facts: moveresults.MoveFacts, paths: Sequence[bytes]) -> moveresults.MoveFacts:
+def with_modes(
+    facts: moveresults.MoveFacts,
+    paths: Sequence[bytes],
+    specials: Sequence[restoreplan.PathChange] = (),
+) -> moveresults.MoveFacts:
     """`facts` with a `mode` change of each of `paths` (permission bits a move sets beside
-    the trees, which hold none of them) that it does not list already."""
+    the trees, which hold none of them), and `specials` (FIFOs made again, special files taken
+    away: no tree holds them either), that it does not list already."""
     listed = {c.path for c in facts.changes}
+    pairs = [(c.path, c.action) for c in specials]
+    pairs += [(p, restoreplan.Action.MODE) for p in paths]
+    shown = {p.decode("utf-8", "surrogateescape"): action for p, action in reversed(pairs)}
     extra = [
-        moveresults.ChangedPath(name, restoreplan.Action.MODE.value)
-        for name in dict.fromkeys(p.decode("utf-8", "surrogateescape") for p in paths)
+        moveresults.ChangedPath(name, action.value)
+        for name, action in shown.items()
         if name not in listed
     ]
     if not extra:
