@@ -265,3 +265,30 @@ def test_an_isolated_run_applied_leaves_your_fifo_and_socket(repo: GitRepo) -> N
     res = repo.atomic("run", "--isolate", "--", "sh", "-c", "echo x > new", check=0)
     assert repo.read("new") == b"x\n", res.stderr
     assert _fifo(repo, "mine") and _kind(repo, "s.sock") == stat.S_IFSOCK, res.stderr
+
+
+def test_a_fifo_s_bits_the_operation_changed_come_back(repo: GitRepo) -> None:
+    """Before: a FIFO still a FIFO kept the bits the operation's `chmod` gave it ('as before')."""
+    os.mkfifo(repo.path / "p", 0o600)
+    res = repo.atomic("run", "--", "sh", "-c", "chmod 644 p; exit 1", check=1)
+    assert _fifo(repo, "p", 0o600), res.stderr
+    res = repo.atomic("undo", check=0)  # the operation's bits again
+    assert _fifo(repo, "p", 0o644), res.stderr
+    repo.atomic("begin", "x", check=0)
+    os.chmod(repo.path / "p", 0o640)
+    dry = repo.atomic("rollback", "--dry-run", check=0)
+    assert "mode    p" in dry.stdout.splitlines(), (dry.stdout, dry.stderr)
+    res = repo.atomic("rollback", check=0)
+    assert _fifo(repo, "p", 0o644), res.stderr
+    assert "; 1 path changed" in res.stderr, res.stderr
+
+
+def test_an_exact_take_back_leaves_a_fifo_you_made_since(repo: GitRepo) -> None:
+    """Nothing of the files changed since: the take-back is exact (its PRE-OP's trees), and
+    still a FIFO of yours made since is yours (no whole-state take-away in an effect move)."""
+    repo.atomic("run", "--history", "shadow", "--", "sh", "-c", "mkfifo p; echo x > f", check=0)
+    os.mkfifo(repo.path / "mine")
+    res = repo.atomic("rollback", check=0)
+    assert "exactly its PRE-OP state" in res.stderr, res.stderr
+    assert _kind(repo, "p") is None and not repo.exists("f")
+    assert _fifo(repo, "mine")

@@ -149,9 +149,13 @@ def specials_moved(
     changes: list[restoreplan.PathChange] = []
     named: list[str] = []
     for path, mode in sorted(held.items()):
-        if stat.S_IFMT(now.get(path, 0)) == stat.S_IFMT(mode) or not under(path):
+        if now.get(path) == mode or not under(path):
             continue
-        if stat.S_ISFIFO(mode):
+        if stat.S_ISFIFO(mode) and stat.S_ISFIFO(now.get(path, 0)):  # its bits put back
+            changes.append(restoreplan.PathChange(path, restoreplan.Action.MODE))
+        elif stat.S_IFMT(now.get(path, 0)) == stat.S_IFMT(mode):
+            continue
+        elif stat.S_ISFIFO(mode):
             changes.append(restoreplan.PathChange(path, restoreplan.Action.CREATE))
         else:
             what = restorespecials.kind_words(stat.S_IFMT(mode))

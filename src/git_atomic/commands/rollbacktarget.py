@@ -67,9 +67,12 @@ def immediate(
         if now is None:
             now = checkpoint.load_specials(ctx.repo, current)
         held = checkpoint.load_specials(ctx.repo, snap)
+        # A FIFO not there as it holds it (gone, or with other bits: made again, its bits
+        # put back); a socket or a device gone, but where the last rollback named it.
         if any(
-            stat.S_IFMT(now.get(path, 0)) != stat.S_IFMT(mode)
-            and (stat.S_ISFIFO(mode) or sha != came_to)
+            now.get(path) != mode
+            if stat.S_ISFIFO(mode)
+            else stat.S_IFMT(now.get(path, 0)) != stat.S_IFMT(mode) and sha != came_to
             for path, mode in held.items()
         ):
             return True

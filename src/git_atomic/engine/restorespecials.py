@@ -158,9 +158,13 @@ class Specials:
         return emptied
 
     def remake(self, tree: safefs.Tree, outcome: Outcome) -> None:
-        """The target's FIFOs made again where nothing is, with their bits."""
+        """The target's FIFOs made again where nothing is, with their bits; one there with
+        other bits, as the start saw it, given the target's (an operation's `chmod` of it)."""
         for path, mode in sorted(self.fifos.items()):
             try:
+                if tree.kind(path) == stat.S_IFIFO:
+                    self._bits_back(tree, path, mode, outcome)
+                    continue
                 if tree.kind(path) is not None or not make_parents(tree, path, outcome):
                     continue
                 tree.mkfifo(path, mode)
@@ -169,6 +173,16 @@ class Specials:
                 outcome.left.append(path)
             except OSError as exc:
                 outcome.cannot(path, _why(exc))
+
+    def _bits_back(self, tree: safefs.Tree, path: bytes, mode: int, outcome: Outcome) -> None:
+        """The FIFO at `path` given the bits of `mode`, where it is as the start saw it (one
+        changed since the rescue is someone else's); kept in `outcome.bits` for `undo`."""
+        st = tree.lstat(path)
+        if st is None or st.st_mode & 0o7777 == mode & 0o7777 or self.seen.get(path) != st.st_mode:
+            return
+        if tree.chmod_fifo(path, mode):
+            outcome.bits[path] = (st.st_mode & 0o7777, mode & 0o7777)
+            outcome.notes.append(f"the FIFO {_show(path)} has its bits back ({mode & 0o7777:o})")
 
     def name_missing(self, repo: Repo, outcome: Outcome) -> None:
         """Once the files are written: each of the target's FIFOs that something else stands

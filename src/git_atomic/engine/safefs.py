@@ -336,6 +336,28 @@ class Tree(Reach):
         finally:
             os.close(fd)
 
+    def chmod_fifo(self, rel: bytes, bits: int) -> bool:
+        """Give the FIFO at `rel` the permission bits `bits`, through the FIFO itself (opened
+        to read without waiting for a writer, never through a link, as `mkfifo` does); False
+        where it is not a FIFO, or cannot be opened so (one closed to its owner, 0200 say)."""
+        parent, name = split(rel)
+        fd_dir = self.folder(parent)
+        if fd_dir is None:
+            return False
+        try:
+            fd = os.open(name, _FIFO_FLAGS, dir_fd=fd_dir)
+        except OSError as exc:
+            if exc.errno in NOT_THERE or isinstance(exc, PermissionError):
+                return False
+            raise
+        try:
+            if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+                return False
+            os.fchmod(fd, bits & 0o7777)
+        finally:
+            os.close(fd)
+        return True
+
     def symlink(self, rel: bytes, target: bytes) -> None:
         parent, name = split(rel)
         fd_dir = self.folder(parent)

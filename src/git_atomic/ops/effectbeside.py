@@ -300,6 +300,9 @@ def set_bits(
                     if fd is None:
                         continue
                     os.fchmod(fd, bits)
+                elif stat.S_ISFIFO(st.st_mode):  # (a FIFO whose bits a restore put back)
+                    if not tree.chmod_fifo(rel, bits):
+                        continue
                 elif not tree.chmod(rel, bits):
                     continue
             except OSError as exc:

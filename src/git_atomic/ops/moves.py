@@ -186,12 +186,14 @@ def carry_out(
             merged.update(detail)
             engine.journal.set_event_detail(event[0].id, merged)
     outcome = result.outcome
-    # The FIFOs it made again and the special files it took away: paths it changed too, though
-    # no tree lists them (restorespecials.py).
+    # The FIFOs it made again and the special files it took away, and the permission bits it
+    # put back: paths it changed too, though no tree lists them (restorespecials.py), as its
+    # dry run lists them.
     listed = {c.path for c in outcome.changed}
     specials = [
         *(restoreplan.PathChange(p, restoreplan.Action.CREATE) for p in outcome.fifos_made),
         *(restoreplan.PathChange(p, restoreplan.Action.DELETE) for p in outcome.specials_removed),
+        *(restoreplan.PathChange(p, restoreplan.Action.MODE) for p in outcome.bits),
     ]
     return Done(
         result.rescue,
