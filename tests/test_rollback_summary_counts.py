@@ -85,3 +85,19 @@ def test_a_setting_left_beside_one_set_back_is_still_an_exception(repo: GitRepo)
     res = repo.atomic("run", "--", "sh", "-c", script, check=1)
     assert SET_BACK in res.stderr and "[core] foo = bar" in res.stderr, res.stderr
     assert "except what the warnings above name" in _summary(res.stderr), res.stderr
+
+
+def test_the_immediate_rollback_inside_an_operation_unstages_what_it_staged(
+    repo: GitRepo,
+) -> None:
+    """Before: 'the tree is at PRE-OP ...; nothing further to roll back', `u` still staged
+    (the step was chosen by its files alone)."""
+    repo.write("u", b"new\n")
+    repo.atomic("begin", "x", check=0)
+    repo.git("add", "u")
+    res = repo.atomic("rollback", check=0)
+    assert "nothing further" not in res.stderr, res.stderr
+    assert "; 0 paths changed (and 1 index entry);" in _summary(res.stderr), res.stderr
+    assert repo.git("diff", "--cached", "--name-only") == ""
+    again = repo.atomic("rollback", check=0)
+    assert "nothing further to roll back" in again.stderr, again.stderr

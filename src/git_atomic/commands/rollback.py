@@ -12,10 +12,11 @@ sum of its tool calls' steps (effect.operation_steps).
   - Inside an open operation everything since its PRE-OP is its own (one operation per
     worktree): immediate `rollback` steps back through its *steps*, its PRE-OP and OP-EXEC
     checkpoints (rescue checkpoints are never steps), each restored exactly: the newest step
-    whose files differ from the worktree's now ("where the tree already equals it, to the
-    checkpoint before that", and so on past steps that changed no file). The operation stays
-    open; at its PRE-OP there is nothing further: the command says so, changes nothing and
-    exits 0. `rollback --op` of the open operation closes it, back at its exact PRE-OP.
+    whose files, index or special files differ from the worktree's now ("where the tree
+    already equals it, to the checkpoint before that", and so on past steps that changed
+    none). The operation stays open; at its PRE-OP there is nothing further: the command says
+    so, changes nothing and exits 0. `rollback --op` of the open operation closes it, back at
+    its exact PRE-OP.
   - A whole earlier state only when asked for: `rollback --op ID --whole` (exact PRE-OP of a
     closed operation, dropping what came after) and `rollback --to CHECKPOINT --whole`; a
     dry run lists every path and every commit it would drop. `--to` without `--whole` is the

@@ -45,11 +45,11 @@ def nothing_further(
 def immediate(
     ctx: context.Context, op: OpRow, current: checkpoint.Snapshot, *, json_out: bool
 ) -> tuple[moves.Move, OpRow] | None:
-    """Inside the open operation `op`: the newest of its steps whose files differ from the
-    state now (`current`), or whose FIFOs, sockets and devices do (no tree holds one): one it
-    holds that is not there now (a restore to it makes a FIFO again, names a socket or a
-    device, but where the last rollback came to that step already and named it), or one there
-    now that it does not hold (a restore to it takes that away)."""
+    """Inside the open operation `op`: the newest of its steps whose files or index differ
+    from the state now (`current`), or whose FIFOs, sockets and devices do (no tree holds
+    one): one it holds that is not there now (a restore to it makes a FIFO again, names a
+    socket or a device, but where the last rollback came to that step already and named it),
+    or one there now that it does not hold (a restore to it takes that away)."""
     journal = ctx.journal
     walk = steps.steps(journal, op)
     loaded = {row.sha: checkpoint.load(ctx.repo, row.sha) for row in walk}
@@ -60,8 +60,8 @@ def immediate(
     def differs(sha: str) -> bool:
         nonlocal now
         snap = loaded[sha]
-        if snap.files_tree != current.files_tree:
-            return True
+        if snap.files_tree != current.files_tree or snap.index_key() != current.index_key():
+            return True  # (the index too: a `git add` since is a step to take back)
         if snap.specials == current.specials:
             return False
         if now is None:
