@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 from testing.gitrepo import GitRepo
-from tests.test_isolate import WAIT_FOR, _finish, _spawn, _wait_for
+from tests.test_isolate import _run_while
 
 LATIN1_NAME = b"J\xfcrgen"  # "Jürgen" in ISO-8859-1
 LATIN1_MESSAGE = b"caf\xe9"  # "café" in ISO-8859-1
@@ -30,30 +30,18 @@ def _isolated_run_while_the_branch_moves(repo: GitRepo, tmp_path: Path, body: st
     repo.write("base.txt", b"b\n")
     repo.git("add", "base.txt")
     repo.git("commit", "-qm", "base")
-    go, started = tmp_path / "go", tmp_path / "started"
-    proc = _spawn(
-        repo,
-        "run",
-        "--isolate",
-        "--json",
-        "--",
-        "sh",
-        "-c",
-        f'touch "$2"; {WAIT_FOR}; {body}',
-        "sh",
-        str(go),
-        str(started),
-    )
-    _wait_for(started)
-    repo.write("mine.txt", b"m\n")
-    repo.git("add", "mine.txt")
-    repo.git("-c", "i18n.commitEncoding=UTF-8", "commit", "-qm", "mine")
-    mine = repo.git("rev-parse", "HEAD").strip()
-    go.touch()
-    code, _res, err = _finish(proc)
+    mine: list[str] = []
+
+    def commit_mine() -> None:
+        repo.write("mine.txt", b"m\n")
+        repo.git("add", "mine.txt")
+        repo.git("-c", "i18n.commitEncoding=UTF-8", "commit", "-qm", "mine")
+        mine.append(repo.git("rev-parse", "HEAD").strip())
+
+    code, _res, err = _run_while(repo, tmp_path, body, commit_mine)
     assert code == 0, err
-    made = repo.git("rev-list", "--reverse", f"{mine}..HEAD").split()
-    assert made and repo.git("rev-parse", f"{made[0]}^").strip() == mine
+    made = repo.git("rev-list", "--reverse", f"{mine[0]}..HEAD").split()
+    assert made and repo.git("rev-parse", f"{made[0]}^").strip() == mine[0]
     return made
 
 
