@@ -18,19 +18,24 @@ import pytest
 from testing.gitrepo import GitRepo
 
 
-@pytest.mark.parametrize("dry", [False, True])
-def test_a_blob_the_promisor_cannot_give_is_one_line_naming_git_command(
-    tmp_path: Path, dry: bool
-) -> None:
+def _partial_clone(tmp_path: Path, *, commits: int) -> tuple[GitRepo, GitRepo]:
+    """An origin with `commits` versions of `a`, and a `--filter=blob:none` clone of it."""
     origin = GitRepo.create(tmp_path / "origin", tmp_path / "home")
-    for n in (1, 2, 3):
+    for n in range(1, commits + 1):
         origin.write("a", f"v{n}\n".encode())
         origin.git("add", "a")
         origin.git("commit", "-qm", f"v{n}")
     origin.git("config", "uploadpack.allowFilter", "true")
     url = f"file://{origin.path}"
     origin.git("clone", "-q", "--filter=blob:none", url, str(tmp_path / "clone"))
-    repo = GitRepo(tmp_path / "clone", origin.env)
+    return origin, GitRepo(tmp_path / "clone", origin.env)
+
+
+@pytest.mark.parametrize("dry", [False, True])
+def test_a_blob_the_promisor_cannot_give_is_one_line_naming_git_command(
+    tmp_path: Path, dry: bool
+) -> None:
+    origin, repo = _partial_clone(tmp_path, commits=3)
     shutil.rmtree(origin.path)
     before = repo.fingerprint()
     res = repo.atomic("emergency", "--to", "HEAD~2", *(["--dry-run"] if dry else []))
@@ -46,15 +51,7 @@ def test_a_blob_the_promisor_cannot_give_is_one_line_naming_git_command(
 
 
 def test_a_move_refused_for_a_missing_blob_leaves_nothing_to_recover(tmp_path: Path) -> None:
-    origin = GitRepo.create(tmp_path / "origin", tmp_path / "home")
-    for n in (1, 2):
-        origin.write("a", f"v{n}\n".encode())
-        origin.git("add", "a")
-        origin.git("commit", "-qm", f"v{n}")
-    origin.git("config", "uploadpack.allowFilter", "true")
-    url = f"file://{origin.path}"
-    origin.git("clone", "-q", "--filter=blob:none", url, str(tmp_path / "clone"))
-    repo = GitRepo(tmp_path / "clone", origin.env)
+    origin, repo = _partial_clone(tmp_path, commits=2)
     shutil.rmtree(origin.path)
     before = repo.fingerprint()
     for command in (["emergency", "--to", "HEAD~1"], ["emergency", "--to", "HEAD~1"]):
@@ -68,15 +65,7 @@ def test_a_move_refused_for_a_missing_blob_leaves_nothing_to_recover(tmp_path: P
 
 
 def test_with_the_remote_there_the_move_fetches_and_goes(tmp_path: Path) -> None:
-    origin = GitRepo.create(tmp_path / "origin", tmp_path / "home")
-    for n in (1, 2):
-        origin.write("a", f"v{n}\n".encode())
-        origin.git("add", "a")
-        origin.git("commit", "-qm", f"v{n}")
-    origin.git("config", "uploadpack.allowFilter", "true")
-    url = f"file://{origin.path}"
-    origin.git("clone", "-q", "--filter=blob:none", url, str(tmp_path / "clone"))
-    repo = GitRepo(tmp_path / "clone", origin.env)
+    _origin, repo = _partial_clone(tmp_path, commits=2)
     repo.atomic("emergency", "--to", "HEAD~1", check=0)
     assert repo.read("a") == b"v1\n"
     repo.atomic("undo", check=0)
