@@ -561,7 +561,8 @@ def test_undo_of_a_conflict_beside_files_over_the_budget_concrete(how: str) -> N
         {"\udcff\udcfe": ("file", "two\r\nlines\r\n", "untracked")},
         {},
         [("conflict", "\udcff\udcfe", how), ("write", "g", "version https://lfs\n", "x")],
-        watch=True,
+        # As drawn, where Watchman is installed; the budget's family holds without it too.
+        watch=shutil.which("watchman") is not None,
         budget=True,
     )
 
