@@ -139,12 +139,18 @@ def test_a_folder_renamed_in_brings_files_older_than_the_record(repo: GitRepo, w
 
 
 def _since(repo: GitRepo, name: str) -> int | None:
-    """The second a state file of `.git/atomic` says its scan began (a raw record's stamp, the
-    bits record): None when there is none."""
+    """The second a state file of `.git/atomic` says its scan began (the raw record's stamp,
+    `raw-<worktree>.since`; the bits record, `bits-<worktree>`): None when there is none."""
     for path in (repo.path / ".git" / "atomic").iterdir():
-        if path.name.startswith(name) and not path.name.endswith(".tmp"):
-            head = path.read_bytes().split(b"\n")[1 if name == "bits-" else 0]
-            return int(head.rsplit(b" ", 1)[1])
+        if not path.name.startswith(name) or path.name.endswith(".tmp"):
+            continue
+        data = path.read_bytes()
+        if name == "bits-":  # its magic line, then its body's CRC-32: 4 bytes, any of which
+            data = data[data.index(b"\n") + 5 :]  # may be a newline byte
+        elif not path.name.endswith(".since"):
+            continue  # the raw record itself (`v2 <tree>`, its entries)
+        head = data.split(b"\n")[0]
+        return int(head.rsplit(b" ", 1)[1])
     return None
 
 
