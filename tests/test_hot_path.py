@@ -95,6 +95,7 @@ SESSION = BEFORE_SCAN | {
         ".commands.theirs",  # another live session's open operation refused (one listing)
         ".engine.commitbody",  # a checkpoint commit worked out without a process
         ".engine.identity",  # who our commits are by, and when (gitconfig.identity_env's)
+        ".engine.managedbranch",  # a branch another tool manages (GitButler's) takes none (tiny)
         ".core.bomtext",  # a configuration or a hook's payload read past a byte order mark
         ".core.config",  # the configuration package: where it is read from, and
         ".core.config.commandline",  # the `-g` gates,

@@ -23,7 +23,7 @@ from git_atomic.core.errors import AtomicError, SigningFailed
 from git_atomic.core.journal import Journal
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import IntentAction
-from git_atomic.engine import checkpoint, isolation
+from git_atomic.engine import checkpoint, isolation, managedbranch
 from git_atomic.engine.conversion import NO_AUTOCRLF
 from git_atomic.engine.git import Repo
 from git_atomic.ops import phasecommit, treemerge
@@ -40,6 +40,7 @@ def commit_turn(
 ) -> Committed:
     try:
         env = repo.identity_env(required=True)
+        managedbranch.refuse_commits_on_managed(repo)
     except AtomicError as exc:
         return Committed(None, str(exc))
     head_ref, head_oid = repo.read_head()

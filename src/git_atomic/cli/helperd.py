@@ -67,6 +67,7 @@ PRELOAD: Final = (
     "git_atomic.engine.memofiles",  # a PRE-OP's note of ORIG_HEAD (`begin`)
     "git_atomic.engine.commitbody",  # a checkpoint commit worked out without a process
     "git_atomic.engine.identity",  # who a checkpoint commit is by, and when
+    "git_atomic.engine.managedbranch",  # commits mode refused on GitButler's branch
     "git_atomic.engine.coreplace",  # and of core.bare, core.worktree
     "git_atomic.engine.gitfolders",  # a PRE-OP's note of the ref folders it had not (`begin`)
     "git_atomic.engine.loosetrees",  # a file tool's later call: its checkpoint's entries

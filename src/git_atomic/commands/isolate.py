@@ -56,7 +56,7 @@ from git_atomic.core.errors import RefusedError
 from git_atomic.core.journalrows import OpRow, Owner
 from git_atomic.core.lock import WorktreeLock
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
-from git_atomic.engine import checkpoint, discovery, git, isolation, snapshot
+from git_atomic.engine import checkpoint, discovery, git, isolation, managedbranch, snapshot
 from git_atomic.ops import output, phasecommit
 from git_atomic.ops.conclude import conclude
 from git_atomic.ops.context import (
@@ -97,6 +97,7 @@ def run_isolated(
         check_programs(specs, root=repo.root)
         if mode == HistoryMode.COMMITS:
             repo.identity_env(required=True)
+            managedbranch.refuse_commits_on_managed(repo)
         if repo.read_head()[1] is None:
             raise RefusedError(
                 "run --isolate starts its private worktree from HEAD's commit, "

@@ -22,6 +22,7 @@ from git_atomic.core.vocab import (
 from git_atomic.engine import (
     gitlinks,
     layoutcheck,
+    managedbranch,
     scan,
     snapshot,
 )
@@ -75,6 +76,7 @@ class Engine(Restoring):
             )
         if history == HistoryMode.COMMITS:
             self.repo.identity_env(required=True)
+            managedbranch.refuse_commits_on_managed(self.repo)
         op_id = new_op_id()
         detail = {**(detail or {}), samefolder.ROOT_KEY: samefolder.root_identity(self.repo)}
         gitdirback.note_at_begin(self.repo, detail)
