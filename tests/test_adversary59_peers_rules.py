@@ -108,3 +108,28 @@ def test_a_turn_that_put_back_the_committed_rules_leaves_your_hidden_files(
     now = disk(repo.path, modes=True)
     now.pop(b".git-atomic.toml")
     assert now == before
+
+
+@pytest.mark.parametrize("case", ["it-revealed", "you-hid"])
+def test_a_file_a_rule_hides_now_is_named_as_there_never_as_gone(repo: GitRepo, case: str) -> None:
+    """cline/cline#14367's other side: what the take-back says of a file a rule hides now.
+    An operation drops the `build/` rule, so your `build/out.o` shows in its checkpoints, and
+    you put the rule back by hand; or it writes `out.log` and you then ignore `*.log`.
+    `rollback --op` leaves the file as it is (no checkpoint of the state now holds it), and
+    says so: never that it is "gone from there since", which it is not."""
+    repo.write(".gitignore", b"build/\n")
+    commit_all(repo)
+    if case == "it-revealed":
+        repo.write("build/out.o", b"\x7fELF yours")
+        script, name = "printf '' > .gitignore && echo x > x.txt", "build/out.o"
+    else:
+        script, name = "echo log > out.log && echo x > x.txt", "out.log"
+    op = repo.atomic_json("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", script)
+    repo.write(".gitignore", b"build/\n*.log\n" if case == "you-hid" else b"build/\n")
+    kept = repo.read(name)
+    dry = repo.atomic("rollback", "--op", op["op_id"], "--dry-run", check=0)
+    res = repo.atomic("rollback", "--op", op["op_id"], check=0)
+    assert repo.read(name) == kept and not repo.exists("x.txt")
+    for said in (dry.stderr, res.stderr):
+        assert "gone" not in said, said
+        assert f"{name}, which its checkpoints held, is ignored now: left as it is" in said, said
