@@ -4,7 +4,8 @@ file the agent had deleted and then created again (microsoft/vscode#317021), a r
 left files the checkpoint had as deleted (entireio/cli#1408), checkpoints in a workspace
 where a package manager writes thousands of files (cline/cline#4519), and an undo after the
 branch had received commits of yours since (git-town/git-town#3096). The oracle is the disk
-(bytes, modes, link targets), the index and the branch."""
+(bytes, modes, link targets), the index and the branch. Also a working-set undo of one file
+that left the file an agent had made (microsoft/vscode#264707)."""
 
 from __future__ import annotations
 
@@ -144,3 +145,24 @@ def test_a_commit_of_the_operations_you_rewrote_stays_on_your_branch(
     assert repo.head() == head and repo.git("symbolic-ref", "HEAD").strip() == "refs/heads/main"
     assert repo.read("f.txt") == TEN and not repo.exists("x.txt")
     assert repo.git("diff", "--cached", "--name-status", "--no-renames") == "M\tf.txt\nD\tx.txt\n"
+
+
+def test_a_file_it_made_taken_back_alone_goes_with_its_folders(repo: GitRepo) -> None:
+    """microsoft/vscode#264707: undoing one file of an agent's change emptied a file it had
+    created instead of removing it. An operation makes and stages `new/dir/f.txt`, makes
+    `keep.txt` and edits `README`: `rollback --to PRE-OP -- new/dir/f.txt` removes that file,
+    its index entry and the folders it alone filled, and nothing else; `undo` brings the file
+    back, staged."""
+    before = disk(repo.path, modes=True)
+    script = "mkdir -p new/dir && echo n > new/dir/f.txt && git add new && echo k > keep.txt"
+    script += " && echo e >> README"
+    out = repo.atomic_json("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", script)
+    repo.atomic("rollback", "--to", out["checkpoints"]["pre_op"], "--", "new/dir/f.txt", check=0)
+    now = disk(repo.path, modes=True)
+    assert now.pop(b"keep.txt")[1] == b"k\n" and now.pop(b"README")[1] == b"hello\ne\n"
+    before.pop(b"README")
+    assert now == before
+    assert repo.git("status", "--porcelain") == " M README\n?? keep.txt\n"
+    repo.atomic("undo", check=0)
+    assert repo.read("new/dir/f.txt") == b"n\n"
+    assert "A  new/dir/f.txt" in repo.git("status", "--porcelain")
