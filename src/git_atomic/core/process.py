@@ -79,6 +79,14 @@ _EMPTY_HOOKS: Final = os.devnull
 # processes), or a file descriptor, is.
 _TRACE: Final = "GIT_TRACE"
 
+# The three trace2 targets also have a setting (`trace2.normalTarget`, `eventTarget`,
+# `perfTarget`: `git help config`), read from your global and the system's configuration alone,
+# which the variable overrides. Where a setting names a file in the worktree, our calls wrote to
+# it as the variables' did. A call of ours gets each variable you did not set (or that names a
+# place in the worktree) as "0": no target of a setting traces it; yours, from the variables,
+# still do.
+_TRACE2_TARGETS: Final = ("GIT_TRACE2", "GIT_TRACE2_EVENT", "GIT_TRACE2_PERF")
+
 
 def _worktree_of(folder: str) -> str:
     """The nearest of `folder` and the folders above it that holds a `.git` (the worktree a git
@@ -96,15 +104,18 @@ def _worktree_of(folder: str) -> str:
 
 def _traces_inside(env: Mapping[str, str], cwd: str | os.PathLike[str]) -> list[str]:
     """The trace variables of `env` that name a place inside the worktree of `cwd`, but for its
-    `.git` (what git writes there is no file of the worktree)."""
+    `.git` (what git writes there is no file of the worktree). Both resolved as the kernel
+    resolves them: `$(pwd)/trace` of a worktree reached through a link is in it, and so is a
+    path whose `..` follows a link; a trace file that is a link out of it is not (git writes
+    where it points)."""
     named = [k for k, v in env.items() if k.startswith(_TRACE) and v.startswith("/")]
     if not named:
         return []
-    root = _worktree_of(os.path.abspath(os.fsdecode(cwd)))
+    root = _worktree_of(os.path.realpath(os.fsdecode(cwd)))
     top = root.rstrip("/") + "/"
     inside: list[str] = []
     for key in named:
-        path = os.path.normpath(env[key])
+        path = os.path.realpath(env[key])
         if (path + "/").startswith(top) and not (path + "/").startswith(top + ".git/"):
             inside.append(key)
     return inside
@@ -125,6 +136,9 @@ def _git_env(
     env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARS and k not in unset}
     for key in _traces_inside(env, cwd):
         del env[key]
+    for key in _TRACE2_TARGETS:
+        if not env.get(key):  # (git takes an empty one for none: the setting's target)
+            env[key] = "0"
     env["GIT_TERMINAL_PROMPT"] = "0"
     env["GIT_OPTIONAL_LOCKS"] = "0"
     # Your replace refs (`git replace`) would have git read other bytes for an object than
