@@ -9,7 +9,7 @@ from typing import Final
 from git_atomic.core.errors import Exit
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import EventKind, HistoryMode
-from git_atomic.engine import restoreplan
+from git_atomic.engine import restoreplan, statuslist
 from git_atomic.ops import context, dryrun, movefacts, moveresults, moves, output
 
 UNDO_HINT: Final = "`git atomic undo` brings back what it replaced"
@@ -51,7 +51,10 @@ def report_still(
         facts = records.replace(facts, git_dir=(*facts.git_dir, *git_dir))
     # What the real move says of the repositories of their own it meets (restorefiles.py):
     # said by its dry run too.
-    problems = (*prev.plan.nested_said, *warned) if dry_run else ()
+    problems: Sequence[str] = ()
+    if dry_run:  # and the names no checkpoint holds it leaves (restoring.py)
+        left = statuslist.left_lines(prev.current.unholdable, move.paths)
+        problems = (*prev.plan.nested_said, *left, *warned)
     notes: list[str] = []
     if dry_run and facts.dropped_commits:  # as the move itself will say it (ops/published.py)
         from git_atomic.ops import published

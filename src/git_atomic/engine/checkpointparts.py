@@ -60,6 +60,10 @@ class Parts:
     # A line-ending rule or a filter applied to the files when they were captured: what the
     # capture knows, not kept with the checkpoint (False once loaded).
     converting: bool = False
+    # The names no checkpoint can hold that a capture which does not refuse them (a rescue, a
+    # probe) found (statuslist.unholdable_left): what the capture knows, not kept with the
+    # checkpoint (() once loaded). A restore from it leaves them, and names each.
+    unholdable: tuple[bytes, ...] = ()
     commit_base: str | None = None  # tree: what a commits-mode operation's commits start from
     untracked: str | None = None  # blob: the files untracked at that operation's start
     worktree: str | None = None  # the worktree the state is of; None: the repository's own
@@ -133,6 +137,7 @@ class Parts:
             captured_at=self.captured_at,
             made_within=self.made_within,
             converting=self.converting,
+            unholdable=self.unholdable,
             commit_base=self.commit_base,
             untracked=self.untracked,
             worktree=self.worktree,

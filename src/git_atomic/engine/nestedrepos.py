@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import stat
 from collections.abc import Iterable, Sequence
 
 from git_atomic.core.records import dataclass
@@ -39,22 +38,29 @@ def find(tree: safefs.Tree, changes: Sequence[RawChange]) -> Found:
     now: list[bytes] = []
     looks = tree.lstat_many([f + b"/.git" for f in folders])
     for folder, st in zip(folders, looks, strict=True):
-        if st is not None and not inside(folder, now) and not nothing_to_git(tree, folder):
+        if st is None or inside(folder, now) or nothing_to_git(tree, folder):
+            continue
+        if _a_repository(tree, folder):
             now.append(folder)
     return Found(tuple(now), targets)
 
 
+def _a_repository(tree: safefs.Tree, folder: bytes) -> bool:
+    """Whether `folder/.git` is one git takes for a repository: notes kept in a `.git` folder,
+    a `.git` file with no `gitdir:` line or a link to nothing are not (git lists the folder's
+    files as any folder's, and a capture held them): the restore takes the operation's files
+    there back as any, and leaves the `.git` alone, named (statuslist.left_line)."""
+    from git_atomic.engine import straydotgit
+
+    return straydotgit.is_repository(tree, tree.root, folder)
+
+
 def nothing_to_git(tree: safefs.Tree, folder: bytes) -> bool:
-    """Whether `folder/.git` is a folder holding nothing but empty folders, or an empty file:
-    git lists neither it nor anything in it, never takes it for a repository (its folder's
-    files are listed as any folder's), and `git clean -d` removes it with its folder. It
-    holds nothing to lose: no reason to refuse, no repository to leave alone."""
-    dot = folder + b"/.git"
-    kind = tree.kind(dot)
-    if kind == stat.S_IFREG:
-        found = tree.lstat(dot)
-        return found is not None and found.st_size == 0
-    return kind == stat.S_IFDIR and tree.empty_folders(dot, limit=64) is not None
+    """straydotgit.nothing_to_git, imported only where a `.git` is met (a restore's usual way
+    meets none)."""
+    from git_atomic.engine import straydotgit
+
+    return straydotgit.nothing_to_git(tree, folder)
 
 
 def staying(

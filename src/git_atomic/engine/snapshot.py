@@ -119,13 +119,18 @@ def capture(
     try:
         git_side = gitside.read(repo, disk, allow_unmerged=allow_unmerged, refs_listed=refs_listed)
         held = _read_files(repo, disk, git_side.side, limit, also_capture, known_files)
+        unholdable = [p for p in held.files.added if statuslist.dot_git_variant(p)]
+        unholdable += sorted(disk.unholdable)
         if not allow_unmerged:  # a state an operation starts from or ends in
-            _refuse_unholdable(held.files.added, sorted(disk.unholdable))
+            _refuse_unholdable(unholdable)
         # Repositories of their own git reads as folders (a rescue names them too: `show`).
-        read_as_folders = _refuse_stray_dot_git(
+        read_as_folders, strays = _refuse_stray_dot_git(
             repo, disk.walked, held.files.tree, refuse=not allow_unmerged
         )
         parts = _parts(repo, git_side, held, effect_base=effect_base)
+        if unholdable or strays:  # a rescue's, or a probe's: a restore from it names them
+            left = statuslist.unholdable_left([*unholdable, *strays])
+            parts = records.replace(parts, unholdable=left)
         if read_as_folders:
             parts = records.replace(
                 parts, repositories=checkpoint.paths_blob(repo, read_as_folders)
@@ -171,40 +176,38 @@ def refuse_blocked_index(repo: Repo, early: Early | None = None) -> None:
     )
 
 
-def _refuse_unholdable(added: Sequence[bytes], unholdable: Sequence[bytes]) -> None:
+def _refuse_unholdable(unholdable: Sequence[bytes]) -> None:
     """A file or folder named `.git` in another letter case (`.GIT`, `sub/.Git/`), or a
-    `.gitmodules` that is a symbolic link (`unholdable`: those the reading found): git lists
-    it as untracked and refuses to track it, so no index a capture reads the tree through can
-    hold it, and a checkpoint would miss it (an operation that deleted it lost it). Refused
-    before the operation changes anything; a rescue leaves such a name where it is."""
-    for path in [*(p for p in added if statuslist.dot_git_variant(p)), *unholdable]:
-        what = (
-            "a name that is .git in another letter case"
-            if statuslist.dot_git_variant(path)
-            else "a .gitmodules that is a symbolic link"
-        )
+    `.gitmodules` that is a symbolic link (`unholdable`: those git listed as untracked, and
+    those the reading found): git refuses to track it, so no index a capture reads the tree
+    through can hold it, and a checkpoint would miss it (an operation that deleted it lost it).
+    Refused before the operation changes anything; a rescue leaves such a name where it is,
+    and its restore names it (Snapshot.unholdable)."""
+    for path in unholdable:
+        what = statuslist.unholdable_what(path)
         raise UnholdableName(path.decode("utf-8", "backslashreplace"), what)
 
 
 def _refuse_stray_dot_git(
     repo: Repo, walked: folderwalk.Walk | None, tree: str, *, refuse: bool
-) -> list[bytes]:
+) -> tuple[list[bytes], list[bytes]]:
     """A `.git` in a folder that is no repository after all (straydotgit.py): no checkpoint
     holds it, so an operation that deleted its folder lost it. Refused as the names above are,
     where the walk of the folders found one (folderwalk.py). Returns the repositories of their
     own the tree has as folders all the same (`git init sub` in a folder of files: git lists
-    their files as the folder's while the index has paths under it)."""
+    their files as the folder's while the index has paths under it), and, where not refused,
+    each such `.git` (a rescue's: its restore names them)."""
     folders = [f for f in walked.own_repositories if f] if walked is not None else []
     if not folders:
-        return []
+        return [], []
     from git_atomic.engine import straydotgit  # only then: a capture's usual way has none
 
-    path, as_folders = straydotgit.found(repo, folders, tree)
-    if path is not None and refuse:
+    strays, as_folders = straydotgit.found(repo, folders, tree)
+    if strays and refuse:
         raise UnholdableName(
-            path.decode("utf-8", "backslashreplace"), "a .git that is no repository"
+            strays[0].decode("utf-8", "backslashreplace"), "a .git that is no repository"
         )
-    return as_folders
+    return as_folders, strays
 
 
 def refs_listing(repo: Repo) -> bytes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -53,6 +54,48 @@ def unholdable_names(repo: Repo, untracked: list[bytes]) -> list[bytes]:
                 if st is not None and stat.S_ISLNK(st.st_mode):
                     found.append(path)
     return found
+
+
+def unholdable_left(names: Iterable[bytes]) -> tuple[bytes, ...]:
+    """The paths a rollback names for `names` no checkpoint can hold: a `.git` in another
+    letter case once, up to that name (`.GIT`, not each file git lists in it)."""
+    found = set()
+    for path in names:
+        parts = path.split(b"/")
+        at = next((i for i, p in enumerate(parts) if p.lower() == b".git" and p != b".git"), None)
+        found.add(path if at is None else b"/".join(parts[: at + 1]))
+    return tuple(sorted(found))
+
+
+def unholdable_what(path: bytes) -> str:
+    """What `path`, a name no checkpoint can hold, is, in a few words."""
+    if dot_git_variant(path):
+        return "a name that is .git in another letter case"
+    if _gitmodules_name(path):
+        return "a .gitmodules that is a symbolic link"
+    return "a .git that is no repository"
+
+
+def left_line(path: bytes) -> str:
+    """The warning of a restore that leaves `path`, a name no checkpoint can hold, as it is
+    (never "as before" over it)."""
+    what = unholdable_what(path)
+    how = "never lists" if what.endswith("no repository") else "refuses to track"
+    return (
+        f"{path.decode('utf-8', 'backslashreplace')}: {what}, which git {how}: no checkpoint "
+        "holds it, so it is left as it is (remove it if it is not yours)"
+    )
+
+
+def left_lines(names: Iterable[bytes], paths: Iterable[bytes] = ()) -> list[str]:
+    """`left_line` of each of `names` (a capture's `unholdable`) a restore of `paths` (all,
+    where none are given) meets."""
+    under = [p.rstrip(b"/") + b"/" for p in paths]
+    return [
+        left_line(name)
+        for name in names
+        if not under or any((name + b"/").startswith(u) for u in under)
+    ]
 
 
 def _gitmodules_name(path: bytes) -> bool:

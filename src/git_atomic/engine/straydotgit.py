@@ -17,14 +17,14 @@ import os
 import stat
 from collections.abc import Sequence
 
-from git_atomic.engine import nestedrepos, safefs
+from git_atomic.engine import safefs
 from git_atomic.engine.git import Repo
 
 
-def found(repo: Repo, folders: Sequence[bytes], tree: str) -> tuple[bytes | None, list[bytes]]:
-    """The first `.git` among `folders` (those holding one) that is not one git would take for
-    a repository, where the captured `tree` has its folder as a folder or not at all (None
-    where every one is a repository: a submodule is a gitlink in the tree); and the
+def found(repo: Repo, folders: Sequence[bytes], tree: str) -> tuple[list[bytes], list[bytes]]:
+    """Each `.git` among `folders` (those holding one) that is not one git would take for a
+    repository, where the captured `tree` has its folder as a folder or not at all (none where
+    every one is a repository: a submodule is a gitlink in the tree); and the
     repositories the tree has as folders all the same (one made where the index still has
     paths: `git init sub` in a folder of files, whose files git lists as the folder's) or does
     not hold at all (one without a commit yet, which git cannot add: capturedisk.py leaves it
@@ -32,22 +32,35 @@ def found(repo: Repo, folders: Sequence[bytes], tree: str) -> tuple[bytes | None
     listed = {e.path: e.mode for e in repo.ls_tree_at(tree, folders)}
     root = os.fsencode(repo.root)
     as_folders: list[bytes] = []
-    stray: bytes | None = None
+    strays: list[bytes] = []
     with safefs.Tree(root) as worktree:
         for folder in folders:
             mode = listed.get(folder)
             if mode not in (None, "040000"):
                 continue
-            if nestedrepos.nothing_to_git(worktree, folder):
+            if nothing_to_git(worktree, folder):
                 continue
-            if not _repository(worktree, root, folder):
-                stray = stray or folder + b"/.git"
+            if not is_repository(worktree, root, folder):
+                strays.append(folder + b"/.git")
             else:  # read as a folder, or a repository without a commit yet (not in the tree)
                 as_folders.append(folder)
-    return stray, as_folders
+    return strays, as_folders
 
 
-def _repository(worktree: safefs.Tree, root: bytes, folder: bytes) -> bool:
+def nothing_to_git(tree: safefs.Tree, folder: bytes) -> bool:
+    """Whether `folder/.git` is a folder holding nothing but empty folders, or an empty file:
+    git lists neither it nor anything in it, never takes it for a repository (its folder's
+    files are listed as any folder's), and `git clean -d` removes it with its folder. It
+    holds nothing to lose: no reason to refuse, no repository to leave alone."""
+    dot = folder + b"/.git"
+    kind = tree.kind(dot)
+    if kind == stat.S_IFREG:
+        found = tree.lstat(dot)
+        return found is not None and found.st_size == 0
+    return kind == stat.S_IFDIR and tree.empty_folders(dot, limit=64) is not None
+
+
+def is_repository(worktree: safefs.Tree, root: bytes, folder: bytes) -> bool:
     """Whether `folder/.git` is a repository as git takes one, read folder by folder without
     following a link (safefs.py), nor a folder that is gone or became a link meanwhile. A
     link there is judged by the name it holds, as git, which follows it, would judge what

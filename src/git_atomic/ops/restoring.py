@@ -271,6 +271,10 @@ class Restoring:
             self.repo, current, target, the_plan, reason=f"git-atomic: {event}", paths=paths
         )
         restorerefs.tell_later_writes(later, outcome)
+        if current.unholdable:  # names no checkpoint holds (statuslist.py): left, and said
+            from git_atomic.engine import statuslist
+
+            outcome.problems += statuslist.left_lines(current.unholdable, paths)
         if outcome.notes:  # the restore's own (stashfiles.py: ignored files written back)
             from git_atomic.ops import output
 
