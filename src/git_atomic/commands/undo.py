@@ -213,7 +213,13 @@ def undo(*, dry_run: bool, json_out: bool) -> int:
             done, said = moving.mend_reflogs(ctx, concerned, done, said)  # leaves them as is
         changed: dict[str, object] = {}
         lines = gitdirredo.reverse(
-            repo, event.detail, what=what, dry_run=False, changed=changed, halfway=halfway
+            repo,
+            event.detail,
+            what=what,
+            dry_run=False,
+            changed=changed,
+            halfway=halfway,
+            goes_to=checkpoint.load(repo, rescue),
         )
         gitdirredo.remember(journal, ctx.worktree, done.rescue, changed)  # a second undo's
         lines = [line for line in lines if line not in done.problems]  # (a socket: named once)

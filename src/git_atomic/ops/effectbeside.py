@@ -49,10 +49,15 @@ class Beside:
     # something else stands in place of now (yours since): named, left (effectfifos.made).
     made: tuple[tuple[bytes, int], ...] = ()
     replaced: tuple[tuple[bytes, int], ...] = ()
+    # The bits it gave FIFOs of yours (a `chmod`), still as it left them: (path, the bits
+    # before), set back; and those changed since: left, named (effectfifos.rebitted).
+    fifo_bits: tuple[tuple[bytes, int], ...] = ()
+    fifo_touched: tuple[bytes, ...] = ()
 
     @property
     def anything(self) -> bool:
-        return bool(self.moves or self.gone or self.close or self.fifos or self.made)
+        found = self.moves or self.gone or self.close or self.fifos or self.made
+        return bool(found or self.fifo_bits)
 
 
 def take_back(
@@ -107,9 +112,9 @@ def find(
         touched = sorted(seen - set(closing))
     fifos, lost = effectfifos.taken(repo, pre, end, calls)
     made, replaced = effectfifos.made(repo, pre, end, calls)
-    return Beside(
-        tuple(moves), tuple(gone), tuple(close), tuple(touched), fifos, lost, made, replaced
-    )
+    chmods = effectfifos.rebitted(repo, pre, end, calls)  # (a FIFO's bits)
+    found = (tuple(moves), tuple(gone), tuple(close), tuple(touched), fifos, lost)
+    return Beside(*found, made, replaced, *chmods)
 
 
 def _large(
@@ -237,6 +242,9 @@ def carry_out(repo: Repo, pre: Snapshot, found: Beside) -> Done:
             f"{_show(path)}: the permission bits the operation opened were changed since "
             "(yours, or another writer's): left as they are"
         )
+    fifo_bits = set_bits(repo, dict(found.fifo_bits), failed, warned)
+    changed.update(fifo_bits)  # kept with the rest, for `undo`
+    effectfifos.tell_bits(fifo_bits, found.fifo_touched, said, warned)
     return Done(tuple(said), tuple(warned), changed, tuple(failed), made, taken)
 
 
@@ -277,6 +285,17 @@ def foresee(found: Beside) -> list[str]:
         said.append(
             "the permission bits it opened on "
             + ", ".join(_show(p) for p in found.touched)
+            + ", changed since: left as they are"
+        )
+    if found.fifo_bits:
+        said.append(
+            "the bits it gave FIFOs: would set back "
+            + ", ".join(_show(p) for p, _ in found.fifo_bits)
+        )
+    if found.fifo_touched:
+        said.append(
+            "the bits it gave the FIFOs "
+            + ", ".join(_show(p) for p in found.fifo_touched)
             + ", changed since: left as they are"
         )
     return said

@@ -56,6 +56,69 @@ def taken(
     return tuple(fifos), tuple(lost)
 
 
+def rebitted(
+    repo: Repo, pre: Snapshot, end: Snapshot, calls: Sequence[tuple[Snapshot, Snapshot]]
+) -> tuple[tuple[tuple[bytes, int], ...], tuple[bytes, ...]]:
+    """The FIFOs of yours whose bits the operation changed (a `chmod`: a FIFO at both ends,
+    of other bits; where `calls` are given, one of them changed them: a change of yours
+    between them is yours): (path, the bits before it) where still as the operation left them,
+    to set back; and those changed since (yours, or another writer's): left, named."""
+    pairs = list(calls) or [(pre, end)]
+    before: dict[bytes, int] = {}
+    for start, stop in pairs:
+        if start.specials is None or stop.specials is None:
+            continue
+        then = checkpoint.load_specials(repo, stop)
+        for path, mode in checkpoint.load_specials(repo, start).items():
+            new = then.get(path, 0)
+            if stat.S_ISFIFO(mode) and stat.S_ISFIFO(new) and new != mode:
+                before.setdefault(path, mode)
+    if not before or end.specials is None:
+        return (), ()
+    left = checkpoint.load_specials(repo, end)
+    back: list[tuple[bytes, int]] = []
+    touched: list[bytes] = []
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        for path, mode in sorted(before.items()):
+            st = tree.lstat(path)
+            if st is None or not stat.S_ISFIFO(st.st_mode) or st.st_mode == mode:
+                continue  # gone or replaced (`taken`'s), or as before already
+            if st.st_mode == left.get(path):
+                back.append((path, mode & 0o7777))
+            else:
+                touched.append(path)
+    return tuple(back), tuple(touched)
+
+
+def tell_bits(
+    done: Mapping[bytes, tuple[int, int]],
+    touched: Sequence[bytes],
+    said: list[str],
+    warned: list[str],
+) -> None:
+    """What setting back `rebitted`'s bits did (`done`: path -> (as they were, as written)),
+    and those changed since, left."""
+    if done:
+        names = ", ".join(f"{_show(p)} ({new:o})" for p, (_, new) in sorted(done.items()))
+        said.append(f"the bits the operation gave FIFOs set back: {names}")
+    for path in touched:
+        warned.append(
+            f"{_show(path)}: the permission bits the operation gave the FIFO were changed "
+            "since (yours, or another writer's): left as they are"
+        )
+
+
+def foreseen_bits(back: Sequence[tuple[bytes, int]], touched: Sequence[bytes]) -> list[str]:
+    """`tell_bits`, for a dry run: one clause each."""
+    said = []
+    if back:
+        said.append("the bits it gave FIFOs: would set back " + _names(dict(back)))
+    if touched:
+        names = ", ".join(_show(p) for p in touched)
+        said.append(f"the bits it gave the FIFOs {names}, changed since: left as they are")
+    return said
+
+
 def made(
     repo: Repo, pre: Snapshot, end: Snapshot, calls: Sequence[tuple[Snapshot, Snapshot]]
 ) -> tuple[tuple[tuple[bytes, int], ...], tuple[tuple[bytes, int], ...]]:
@@ -201,11 +264,13 @@ def reversed_by_undo(
     what: str,
     dry_run: bool,
     changed: dict[str, object] | None,
+    kept_by: Snapshot | None = None,
 ) -> list[str]:
     """`undo` of a move: the FIFOs it made again (`made`, MADE) removed where they are
-    still FIFOs of those bits (git holds none, so no tree of the undo removes them), and those
-    an undo removed (`taken`, TAKEN) made again where nothing is; each kept in
-    `changed` the other way round, for a second `undo`. One line each way."""
+    still FIFOs of those bits (git holds none, so no tree of the undo removes them), with the
+    folders that leaves empty that the state `kept_by` (the one the undo goes to) lacks, and
+    those an undo removed (`taken`, TAKEN) made again where nothing is, their folders too; each
+    kept in `changed` the other way round, for a second `undo`. One line each way."""
     from git_atomic.engine import unchanged
     from git_atomic.engine.restorespecials import special_not_back
 
@@ -220,6 +285,8 @@ def reversed_by_undo(
                 continue  # gone, or not as it made it: yours since
             if dry_run or unchanged.remove_special(tree, path, mode) is unchanged.Found.SAME:
                 removed[path] = mode
+        if removed and not dry_run and kept_by is not None:
+            _prune(repo, tree, kept_by, removed, lines)
         for path, mode in _fifo_modes(taken, also_others=True):
             if not stat.S_ISFIFO(mode):  # a socket or a device: none can be made again
                 if tree.kind(path) != stat.S_IFMT(mode):
@@ -247,6 +314,20 @@ def reversed_by_undo(
         if remade:
             changed[MADE] = {_name(p): m for p, m in remade.items()}
     return lines
+
+
+def _prune(
+    repo: Repo, tree: safefs.Tree, kept_by: Snapshot, removed: Iterable[bytes], lines: list[str]
+) -> None:
+    """The folders the FIFOs `removed` leave empty that the state `kept_by` lacks, removed
+    (a restore prunes those its writes leave so; no tree of the undo held these FIFOs)."""
+    from git_atomic.engine import restoreplan
+    from git_atomic.engine.restorefolders import prune_empty_dirs
+
+    pruned = restoreplan.Outcome()
+    folders = {os.path.dirname(p) for p in removed} - {b""}
+    prune_empty_dirs(tree, folders, keep=_folders_at(repo, kept_by, removed), outcome=pruned)
+    lines += pruned.problems
 
 
 def counted(

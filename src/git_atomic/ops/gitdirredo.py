@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from git_atomic.core.journal import Journal
+    from git_atomic.engine.checkpoint import Snapshot
     from git_atomic.engine.git import Repo
 
 KEY: Final = "git_dir_changed"  # event detail: {what: [before, after]} (gitdirback's keys)
@@ -82,6 +83,7 @@ def reverse(
     changed: dict[str, object] | None = None,
     bits: bool = True,
     halfway: bool = False,
+    goes_to: Snapshot | None = None,
 ) -> list[str]:
     """Write back what the event wrote in the git dir, each where it is still as the event
     wrote it (`dry_run`: nothing written); one line each. `what`: the event, for people
@@ -89,7 +91,8 @@ def reverse(
     permission bits it changed in the worktree (a dry run lists those with the files:
     `bits_back`). `halfway`: the move brings git's half-way state back or takes it out (the
     ORIG_HEAD that goes with it, memofiles.HALFWAY; one you finished or aborted since took
-    it with it: left)."""
+    it with it: left). `goes_to`: the state the move goes to (the event's rescue), whose
+    folders stay where a FIFO taken away again leaves them empty."""
     noted = _noted(event_detail)
     if not noted:
         return []
@@ -128,6 +131,7 @@ def reverse(
             what=what,
             dry_run=dry_run,
             changed=changed,
+            kept_by=goes_to,
         )
     return lines
 
