@@ -253,6 +253,9 @@ def _run_command(
     assert run.private is not None
     cwd = isolation.private_cwd(run.ctx.repo.root, run.private.root)
     isolation.point_git_variables_at(run.private)
+    from git_atomic.engine import isolatedconfig  # run --isolate alone
+
+    isolatedconfig.carry(run.ctx.repo, run.private)
     res = children.run_child(
         list(run.argv),
         cwd=cwd,
