@@ -26,9 +26,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import test_adversary59_git_merges as merges
 import test_git_cases_more as more
 
-FLAVOURS = ("turn", "shadow", "commits", "effect", "begin", "begin-commits")
+FLAVOURS = ("turn", "shadow", "commits", "effect", "begin", "begin-commits", "recover")
 CASES: list[more.Case] = []
 
 
@@ -99,7 +100,7 @@ case(
     HOOKS,
     "printf 'f\\n' > f; git add f; git merge -q --no-ff side -m m",
     halfway=True,
-    flavours=("shadow", "commits", "begin"),
+    flavours=("shadow", "commits", "begin", "recover"),
 )
 
 case(
@@ -134,4 +135,4 @@ def _params() -> list[object]:
 
 @pytest.mark.parametrize(("case", "flavour"), _params())
 def test_family(tmp_path: Path, case: more.Case, flavour: str) -> None:
-    more.RUN[flavour](tmp_path, case)
+    merges.RUN[flavour](tmp_path, case)

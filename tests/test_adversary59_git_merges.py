@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 import test_git_cases_more as more
 
-FLAVOURS = ("turn", "shadow", "commits", "effect", "begin", "begin-commits")
-HALFWAY = ("shadow", "commits", "begin")
+FLAVOURS = ("turn", "shadow", "commits", "effect", "begin", "begin-commits", "recover")
+HALFWAY = ("shadow", "commits", "begin", "recover")
 CASES: list[more.Case] = []
 
 
@@ -143,9 +143,24 @@ def _params() -> list[object]:
     return [pytest.param(c, f, id=f"{c.name}-{f}") for c in CASES for f in c.flavours]
 
 
+def recover(tmp_path: Path, case: more.Case) -> None:
+    """git-atomic killed (-9) as the operation ends, in either mode: `recover` gives back the
+    state before it exactly, a stopped merge's stages and files too."""
+    repo = more._make(tmp_path, "repo", case)
+    before = more.state(repo, refs=case.refs)
+    for history in ("shadow", "commits"):
+        argv = more._op(case, "\nkill -9 $PPID")
+        more._atomic(repo, case, "run", "--history", history, *argv, code=-9)
+        more._atomic(repo, case, "recover")
+        more.base.same(before, more.state(repo, refs=case.refs), f"after recover ({history})")
+
+
+RUN = {**more.RUN, "recover": recover}
+
+
 @pytest.mark.parametrize(("case", "flavour"), _params())
 def test_family(tmp_path: Path, case: more.Case, flavour: str) -> None:
-    more.RUN[flavour](tmp_path, case)
+    RUN[flavour](tmp_path, case)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.halfway], ids=lambda c: c.name)
