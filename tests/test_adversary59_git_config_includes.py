@@ -8,6 +8,9 @@
   (`git config x.y` said nothing; a `git commit` had no identity). The command now sees the
   values the user's worktree sees (a key the user's local configuration sets after the
   include keeps the local value).
+- The same for the identity of the commits an isolated run in commits mode puts on the
+  branch: one only a `gitdir:` include for `.git` gives was refused in the private worktree
+  (exit 2, "commits mode needs your git identity") though the user's worktree has it.
 - Our own calls go by the identity a `gitdir:` include gives the repository, reached through a
   link to a folder above it or from a linked worktree: commits mode commits as that identity.
 """
@@ -81,4 +84,18 @@ def test_identity_from_a_gitdir_include(tmp_path: Path, where: str) -> None:
     there.atomic("run", "--history", "commits", "--no-gates", "--", "sh", "-c", line, check=0)
     assert there.git("log", "-1", "--format=%an <%ae>|%cn <%ce>").strip() == (
         "Inc Luded <inc@x>|Inc Luded <inc@x>"
+    )
+
+
+def test_isolated_commits_by_the_identity_a_gitdir_include_gives(tmp_path: Path) -> None:
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    bare = GitRepo(repo.path, {k: v for k, v in repo.env.items() if k not in IDENTITY})
+    _include(repo, f"gitdir:{repo.path / '.git'}", "[user]\n\tname = Inc\n\temail = inc@x\n")
+    argv = ("run", "--isolate", "--history", "commits", "--no-gates", "--", "sh", "-c", "echo x>x")
+    bare.atomic(*argv, check=0)
+    assert repo.read("x") == b"x\n"
+    assert (
+        repo.git("log", "-1", "--format=%an <%ae>|%cn <%ce>|%s")
+        .strip()
+        .startswith("Inc <inc@x>|Inc <inc@x>|OP-EXEC")
     )

@@ -238,6 +238,9 @@ def _open_private(run: IsolatedRun) -> Engine:
     journal.set_phase(run.op_id, Phase.EXEC)
     assert run.pre.head_oid is not None
     run.private = isolation.add_worktree(run.ctx.repo, run.path, run.pre.head_oid)
+    from git_atomic.engine import isolatedconfig  # run --isolate alone
+
+    isolatedconfig.carry(run.ctx.repo, run.private)
     # The command's process group, for `recover` to end if we are killed under it.
     children.CHILDREN.path = run.private.git_dir / CHILD_RECORD
     failpoints.hit("isolate:after-worktree")
@@ -253,9 +256,6 @@ def _run_command(
     assert run.private is not None
     cwd = isolation.private_cwd(run.ctx.repo.root, run.private.root)
     isolation.point_git_variables_at(run.private)
-    from git_atomic.engine import isolatedconfig  # run --isolate alone
-
-    isolatedconfig.carry(run.ctx.repo, run.private)
     res = children.run_child(
         list(run.argv),
         cwd=cwd,

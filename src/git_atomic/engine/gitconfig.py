@@ -42,9 +42,14 @@ class RepoConfig:
             configincludes.check_includes(
                 config_files(getattr(self, "common_dir", None), getattr(self, "git_dir", None))
             )
-            self._config = {}
-            self._no_filters = self._text_merges = None
-            self._icase_untrue = False
+            self.forget_config()
+
+    def forget_config(self) -> None:
+        """Read the configuration again at the next key looked up (our environment now sets
+        keys of it: isolatedconfig.py)."""
+        self._config = {}
+        self._no_filters = self._text_merges = None
+        self._icase_untrue = False
 
     def take_config(self, raw: bytes, *, files_key: list[object] | None = None) -> None:
         """The configuration as `config -z --list` printed it (read beside discovery);

@@ -3,9 +3,10 @@
 dir it runs in (the private one is `.git/worktrees/<op>`) and `includeIf "onbranch:..."`
 against the branch checked out (the private worktree is detached): a key such an include gave
 the user's tree was missing there, or had another value (t1305-config-include), and the
-command ran with another identity, other line endings, no filter. The keys whose values differ
-go into the children's environment (`GIT_CONFIG_COUNT`, after the caller's own), so that each
-ends on the value the user's worktree sees."""
+command ran with another identity, other line endings, no filter (and the commits put on the
+branch for it in commits mode were refused for want of the identity the user has). The keys
+whose values differ go into our environment (`GIT_CONFIG_COUNT`, after the caller's own), so
+that each ends on the value the user's worktree sees."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ _INCLUDES: Final = ("include.", "includeif.")
 def carry(user: Repo, private: Repo) -> None:
     """Put into our environment (the command's and the gates', and our own calls' in either
     worktree, which then read the values the user's worktree has anyway) the configuration
-    values the user's worktree sees and the private one does not."""
+    values the user's worktree sees and the private one does not. Called once the private
+    worktree is made, before anything of ours reads its configuration for the run."""
     try:
         count = int(os.environ.get("GIT_CONFIG_COUNT") or 0)
     except ValueError:  # git refuses it in every call: nothing of ours to add to it
@@ -41,6 +43,7 @@ def carry(user: Repo, private: Repo) -> None:
         os.environ[f"GIT_CONFIG_VALUE_{at}"] = value
     if extra:
         os.environ["GIT_CONFIG_COUNT"] = str(count + len(extra))
+        private.forget_config()  # its identity, its filters: as the user's worktree has them
 
 
 def _listed(repo: Repo) -> dict[str, list[str]]:
