@@ -172,3 +172,21 @@ def test_stopped_merge_undone_whole(tmp_path: Path, case: more.Case) -> None:
     more._atomic(repo, case, "undo")
     expected = more._twin(tmp_path, case, case.op)
     more.base.same(expected, more.state(repo), "after undo of the stopped merge")
+
+
+@pytest.mark.parametrize(
+    "case",
+    [c for c in CASES if c.name.startswith(("t64xx-directory-file-stopped", "t6437"))],
+    ids=lambda c: c.name,
+)
+def test_your_stopped_merge_through_emergency_and_undo(tmp_path: Path, case: more.Case) -> None:
+    """A merge of yours stopped (no operation): `emergency` goes back to HEAD's commit, saving
+    everything, and `undo` brings the stopped merge back exactly (stages, side file,
+    MERGE_HEAD)."""
+    repo = more._make(tmp_path, "repo", case)
+    more.base.sh(repo, case.op, check=False)
+    before = more.state(repo)
+    more._atomic(repo, case, "emergency")
+    assert not (repo.path / ".git" / "MERGE_HEAD").exists()
+    more._atomic(repo, case, "undo")
+    more.base.same(before, more.state(repo), "after undo of the emergency")
