@@ -21,6 +21,8 @@ state like any other, played every way.
 
 from __future__ import annotations
 
+import itertools
+import os
 from pathlib import Path
 
 import pytest
@@ -190,3 +192,37 @@ def test_your_stopped_merge_through_emergency_and_undo(tmp_path: Path, case: mor
     assert not (repo.path / ".git" / "MERGE_HEAD").exists()
     more._atomic(repo, case, "undo")
     more.base.same(before, more.state(repo), "after undo of the emergency")
+
+
+def _unstatted(repo_path: Path) -> list[str]:
+    """The index's stage-0 entries without status data (size 0 and no inode), read raw."""
+    import subprocess
+
+    out = subprocess.run(
+        ["git", "-c", "core.fsmonitor=false", "ls-files", "-s", "--debug", "-z"],
+        cwd=repo_path,
+        capture_output=True,
+        check=True,
+        env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+    ).stdout.decode(errors="replace")
+    gone = []
+    # -z ends each name with a NUL; its status data follows on lines of their own
+    parts = out.split("\0")
+    for head, rest in itertools.pairwise(parts):
+        name = head.rpartition("\n")[2].split("\t", 1)[1]
+        path = repo_path / name
+        if path.is_file() and path.stat().st_size and "\n  dev: 0\tino: 0\n" in rest:
+            gone.append(name)
+    return gone
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.halfway], ids=lambda c: c.name)
+def test_stopped_merge_rolled_back_keeps_status_data(tmp_path: Path, case: more.Case) -> None:
+    """The failed run of a merge that stopped in conflict: the index back as it was, the
+    entries of the files the merge left alone (README, yours) with the status data they had
+    (an index with unmerged entries was built anew, every entry without it: the next `git
+    status` read every file). Those the rollback wrote lose it, as after any rollback."""
+    repo = more._make(tmp_path, "repo", case)
+    assert not _unstatted(repo.path)
+    more._atomic(repo, case, "run", *more._op(case, "\nexit 1"), code=1)
+    assert "README" not in _unstatted(repo.path)

@@ -40,6 +40,8 @@ def put_index(
     edited = current.index_present and current.index_blob is None
     try:
         base = _on_its_shared_index(repo, target, seed, edited=edited)
+        if base is None and current.index_present and not edited:
+            base = _without_conflicts(repo, seed)
         try:
             indexbuild.rebuild(
                 repo,
@@ -106,6 +108,34 @@ def _on_its_shared_index(
 
 def _read_seed(repo: Repo, wanted: str, seed: Path) -> tuple[str, indexstate.IndexFlags] | None:
     splitindex.link_only(repo, wanted, seed)
+    return _tree_and_flags(repo, seed)
+
+
+def _without_conflicts(repo: Repo, seed: Path) -> tuple[str, indexstate.IndexFlags] | None:
+    """An index a conflict left (kept raw: unmerged entries), less those entries, as a `seed`
+    with its tree and flags: the target's index is built on it as on any other, so the entries
+    both hold keep their status data (built anew from the target's tree, every entry lost it,
+    and your next `git status` read every file again). None where the index holds no unmerged
+    entry (kept raw for another reason), is split, or git cannot read it: built anew."""
+    if splitindex.shared_of(repo, repo.index_path) is not None:
+        return None
+    env = {"GIT_INDEX_FILE": str(seed)}
+    whole = ("-c", "core.splitIndex=false")
+    try:
+        indexstate.copy_index(repo.index_path, seed)
+        listed = repo.out(*whole, "ls-files", "-u", "-z", env=env)
+        unmerged = {item.split(b"\t", 1)[1] for item in listed.split(b"\0") if b"\t" in item}
+        if not unmerged:
+            return None
+        # mode 0 takes a path out at every stage
+        info = b"".join(f"0 {repo.zero_oid}\t".encode() + p + b"\0" for p in sorted(unmerged))
+        repo.run(*whole, "update-index", "-z", "--index-info", input=info, env=env)
+    except (GitError, OSError):
+        return None
+    return _tree_and_flags(repo, seed)
+
+
+def _tree_and_flags(repo: Repo, seed: Path) -> tuple[str, indexstate.IndexFlags] | None:
     env = {"GIT_INDEX_FILE": str(seed)}
     tagging = indexstate.start_listing(repo, env)
     # write-tree writes the index it reads: on a throwaway copy, never split (a shared index
