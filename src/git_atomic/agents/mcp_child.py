@@ -16,7 +16,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -43,9 +43,13 @@ async def run_child(
     *,
     logs: Path | None,
     arrived: float | None = None,
+    noted: Callable[[CliResult], None] | None = None,
 ) -> CliResult:
     """The CLI's answer; `arrived` (time.monotonic()) is when the call came, which the
-    progress it sends counts from (a call that waited in its queue reported progress then)."""
+    progress it sends counts from (a call that waited in its queue reported progress then).
+    `noted` is given the answer of a child that ran, even when the call is cancelled: what the
+    child did (an operation it made, rolled back or not) is the server's to note, answered or
+    not; a cancel that came as the child finished lost a `begin`'s op id."""
     try:
         process = await anyio.open_process(list(argv), cwd=cwd, stdin=subprocess.DEVNULL)
     except (OSError, ValueError) as exc:
@@ -74,10 +78,24 @@ async def run_child(
     except anyio.get_cancelled_exc_class():
         with anyio.CancelScope(shield=True):
             await _interrupt(process)
+            # What it wrote that was not read yet (a grandchild may hold a pipe: not for long).
+            with anyio.move_on_after(5):
+                async with anyio.create_task_group() as readers:
+                    readers.start_soon(_drain, process.stdout, out)
+                    readers.start_soon(_drain, process.stderr, err)
+            if noted is not None:
+                noted(_answer(argv, process, out, err))
         raise
     finally:
         with anyio.CancelScope(shield=True):
             await process.aclose()
+    result = _answer(argv, process, out, err)
+    if noted is not None:
+        noted(result)
+    return result
+
+
+def _answer(argv: Sequence[str], process: Process, out: list[bytes], err: list[bytes]) -> CliResult:
     stdout = b"".join(out).decode("utf-8", "replace")
     stderr = b"".join(err).decode("utf-8", "replace")
     code = process.returncode if process.returncode is not None else int(Exit.REFUSED)

@@ -21,6 +21,7 @@ answer, `mcp_results.py`; the client's roots, which bound the worktrees a call m
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import time
 from pathlib import Path
@@ -284,8 +285,11 @@ class Tools:
                 if theirs is not None:
                     return mcp_results.error(f"{name}: {theirs}")
             folder = worktree if call.at_top else root
-            result = await run_child(ctx, call.verb, argv, folder, logs=logs, arrived=arrived)
-            self._note_session(call.verb, worktree, state, result)
+            # Noted even when the call is cancelled: what its child made is this server's.
+            noted = functools.partial(self._note_session, call.verb, worktree, state)
+            result = await run_child(
+                ctx, call.verb, argv, folder, logs=logs, arrived=arrived, noted=noted
+            )
             return mcp_results.outcome(spec, result)
         finally:
             queue.leave(ticket)

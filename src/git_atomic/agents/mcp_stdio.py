@@ -18,6 +18,8 @@ import sys
 import threading
 from typing import Any, Final
 
+from git_atomic.agents import mcp_ids
+
 
 def run(server: Any) -> int:
     """Serve `server` (the SDK's low-level server) on stdin/stdout until the client goes away;
@@ -40,7 +42,8 @@ def run(server: Any) -> int:
                     checked, relay = answering_parse_errors(read, write, lines.refused)
                     async with anyio.create_task_group() as tasks:
                         tasks.start_soon(relay)
-                        await server.run(checked, write, server.create_initialization_options())
+                        answers = mcp_ids.Unmarking(write)  # each id as its client sent it
+                        await server.run(checked, answers, server.create_initialization_options())
                         tasks.cancel_scope.cancel()
                 everything.cancel_scope.cancel()
 
@@ -150,7 +153,7 @@ class Lines:
                         await self._refuse.send((None if message is None else refused, _INVALID))
                     else:
                         self._agreeing(message)
-                        yield message
+                        yield mcp_ids.inbound(message)
 
     def _agreeing(self, message: str) -> None:
         """Notes the revision an `initialize` (or `server/discover`) agrees on: the SDK's answer

@@ -1,0 +1,115 @@
+"""`notifications/cancelled` names its request by id, and JSON-RPC's ids keep their type: the
+string `"7"` and the number `7` are two ids. The SDK under the server takes a string of digits
+for that number (its one table of calls in flight, and a second call of the same key overwrote
+the first's entry there), so a cancel of one stopped the other. A cancel that lands once the
+CLI child has finished, before the answer goes, still leaves the operation marked as this
+server's own."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testing.agents import Lines
+from testing.gitrepo import GitRepo
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    return GitRepo.create(tmp_path / "repo", tmp_path / "home")
+
+
+def _until(flag: Path) -> None:
+    deadline = time.monotonic() + 30
+    while not flag.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert flag.exists()
+
+
+def _cancel(lines: Lines, ident: int | str) -> None:
+    params = {"requestId": ident, "reason": "the user stopped it"}
+    lines.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": params})
+
+
+def _pinged(lines: Lines, ident: str) -> None:
+    """Back once every line sent before is read: notifications are applied in order."""
+    lines.send({"jsonrpc": "2.0", "id": ident, "method": "ping"})
+    answer = lines.receive(30)
+    assert answer == {"jsonrpc": "2.0", "id": ident, "result": {}}, answer
+
+
+def _held(lines: Lines, ident: int | str, name: str, flag: Path, go: Path) -> None:
+    """A `run` that creates `name` and holds its worktree until `go` exists."""
+    line = f"echo {name} > {name}; touch {flag}; while [ ! -e {go} ]; do sleep 0.02; done"
+    lines.call(ident, "run", command=["sh", "-c", line])  # type: ignore[arg-type]
+    _until(flag)
+
+
+def test_a_cancel_stops_the_call_of_its_id_only_string_or_number(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """Cancel the number 7 while the string "7" waits behind it: 7 is rolled back, "7" runs and
+    is answered with its own (string) id. Then the other way: cancel "08" (a string int() reads
+    as 8) while 8 runs: "08" never runs, 8 is answered with the number 8."""
+    go = tmp_path / "go"
+    lines = Lines(repo)
+    try:
+        lines.hello()
+        for ident in ("007", "-3", " 4", "git-atomic-string-id:5", "x"):
+            _pinged(lines, ident)  # each answered with its id as sent
+        lines.call("9", "no-such-tool")  # type: ignore[arg-type]
+        refused = lines.receive(30)
+        assert refused is not None and refused["id"] == "9", refused
+        assert refused["error"]["code"] == -32602, refused
+        _held(lines, 7, "number.txt", tmp_path / "n-started", go)
+        lines.call("7", "run", command=["sh", "-c", "echo s > string.txt"])  # type: ignore[arg-type]
+        _pinged(lines, "p1")
+        _cancel(lines, 7)
+        answer = lines.receive(30)
+        assert answer is not None and answer["id"] == "7", answer
+        assert answer["result"]["isError"] is False, answer
+        assert lines.receive(0.3) is None  # nothing for the number 7
+        assert (repo.path / "string.txt").exists() and not (repo.path / "number.txt").exists()
+
+        _held(lines, 8, "eight.txt", tmp_path / "e-started", go := tmp_path / "go8")
+        lines.call("08", "run", command=["sh", "-c", "echo s > oh-eight.txt"])  # type: ignore[arg-type]
+        _pinged(lines, "p2")
+        _cancel(lines, "08")
+        _pinged(lines, "p3")
+        go.touch()
+        answer = lines.receive(30)
+        assert answer is not None and answer["id"] == 8, answer
+        assert answer["result"]["isError"] is False, answer
+        assert lines.receive(0.3) is None  # nothing for "08"
+    finally:
+        assert "Traceback" not in lines.close()
+    assert (repo.path / "eight.txt").exists() and not (repo.path / "oh-eight.txt").exists()
+    ops: list[Any] = [op["status"] for op in repo.atomic_json("log")["operations"]]
+    assert ops == ["committed", "committed", "rolled_back"], ops
+
+
+def test_a_cancelled_call_still_marks_what_it_made(repo: GitRepo, tmp_path: Path) -> None:
+    """The CLI child's answer is read even when the call is cancelled: a cancel that came while
+    the child was finishing (or once it had finished, before the answer went) left the
+    operation it made unmarked, so another MCP server could commit, abort or take it back as
+    its own. Here a `run` cancelled while its command runs: rolled back, and this server's."""
+    lines = Lines(repo)
+    try:
+        lines.hello()
+        flag = tmp_path / "started"
+        lines.call(1, "run", command=["sh", "-c", f"echo x > x.txt; touch {flag}; sleep 30"])
+        _until(flag)
+        _cancel(lines, 1)
+        lines.call(2, "gates")  # queued behind the cancelled call: runs once it is done
+        answer = lines.receive(30)
+        assert answer is not None and answer["id"] == 2, answer
+        ops = repo.atomic_json("log")["operations"]
+        assert [op["status"] for op in ops] == ["rolled_back"], ops
+        marks = repo.path / ".git" / "atomic" / "mcp-sessions"
+        assert (marks / ops[0]["op_id"]).is_file(), sorted(p.name for p in marks.glob("*"))
+    finally:
+        assert "Traceback" not in lines.close()
+    assert not (repo.path / "x.txt").exists()
