@@ -1,0 +1,70 @@
+"""Every tool's failure, as MCP's clients read it: a tool result with `isError` (never a
+JSON-RPC error, which is the protocol's, not the tool's), whose first text item is one line
+that says why, and whose `structuredContent`, where it has one, fits the tool's
+`outputSchema` and carries that line as `failure`. The successes of every tool are validated
+in tests/test_agents_mcp.py (the SDK's client, and `Session.raw`, check each one)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from git_atomic.agents.mcp_tools import TOOLS
+from testing.agents import Lines
+from testing.gitrepo import GitRepo
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    config = b'[[gates]]\nname = "never"\nrun = "exit 4"\n[tdd]\ntest = "true"\n'
+    repo.write(".git-atomic.toml", config)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "gates")
+    return repo
+
+
+# Each tool's failure: its arguments, and whether it ran and failed (exit 1, rolled back or
+# judged: the result is structured) rather than being refused (nothing done: one line).
+FAILURES: list[tuple[str, dict[str, Any], bool]] = [
+    ("undo", {}, False),  # nothing to undo yet
+    ("abort", {}, False),  # no operation open
+    ("checkpoint", {"message": "m"}, False),
+    ("commit", {}, False),
+    ("recover", {"accept": "maybe"}, False),  # nothing interrupted is no failure
+    ("rollback", {"op": "ffffffff"}, False),
+    ("show", {"id": "ffffffff"}, False),
+    ("log", {"status": "finished"}, False),  # no such status: the schema's enum
+    ("status", {"repo": "/no/such/folder"}, False),
+    ("begin", {"name": ""}, False),
+    ("run", {"command": ["sh", "-c", "exit 3"]}, True),
+    ("gates", {"run": True}, True),
+    ("tdd", {"phase": "red"}, True),  # the tests pass: RED needs them to fail
+]
+
+
+def test_every_tools_failure_is_a_tool_error_that_fits_its_schema(repo: GitRepo) -> None:
+    assert {tool for tool, _, _ in FAILURES} == set(TOOLS)
+    lines = Lines(repo)
+    try:
+        lines.hello()
+        for ident, (tool, arguments, ran) in enumerate(FAILURES, 1):
+            lines.call(ident, tool, **arguments)
+            answer = lines.receive(60)  # its structuredContent checked against the schema
+            assert answer is not None and answer["id"] == ident, (tool, answer)
+            assert "error" not in answer, (tool, answer)
+            result = answer["result"]
+            assert result["isError"] is True, (tool, result)
+            line = result["content"][0]["text"]
+            assert line and "\n" not in line and "Traceback" not in line, (tool, line)
+            structured = result.get("structuredContent")
+            assert (structured is not None) == ran, (tool, result)
+            if structured is not None:
+                assert structured["failure"] == line and structured["exit_code"] == 1, tool
+                assert json.loads(result["content"][1]["text"]) == structured, tool
+    finally:
+        assert "Traceback" not in lines.close()
+    assert repo.atomic_json("status")["open"] is None
