@@ -68,3 +68,40 @@ def test_every_tools_failure_is_a_tool_error_that_fits_its_schema(repo: GitRepo)
     finally:
         assert "Traceback" not in lines.close()
     assert repo.atomic_json("status")["open"] is None
+
+
+def test_a_commands_output_reaches_the_agent(repo: GitRepo) -> None:
+    """What `run`'s and `tdd`'s command printed (the CLI passes it on to its stderr, as its
+    stdout is the JSON) was dropped: an agent that ran its build or its tests through the
+    server saw an exit code and never the error. It is `output`, stdout and stderr as they
+    came, in the result that ran, failed or not; a long one is its end, cut at a line, and
+    `output_truncated` says how much of how much."""
+    lines = Lines(repo)
+    printed = "echo to-out; echo to-err >&2"
+    many = "i=0; while [ $i -lt 4000 ]; do echo line-$i-of-the-tests-output; i=$((i+1)); done"
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("run", {"command": ["sh", "-c", printed]}),
+        ("run", {"command": ["sh", "-c", f"{printed}; exit 5"]}),
+        ("tdd", {"phase": "green", "command": ["sh", "-c", printed]}),
+        ("run", {"command": ["sh", "-c", many]}),
+    ]
+    got: list[dict[str, Any]] = []
+    try:
+        lines.hello()
+        for ident, (tool, arguments) in enumerate(calls, 1):
+            lines.call(ident, tool, **arguments)
+            answer = lines.receive(60)
+            assert answer is not None and answer["id"] == ident, answer
+            got.append(answer["result"]["structuredContent"])
+    finally:
+        assert "Traceback" not in lines.close()
+    for result in got[:3]:
+        assert result["output"] == "to-out\nto-err\n", result
+        assert "output_truncated" not in result
+    assert got[1]["exit_code"] == 1 and got[1]["command"]["exit_code"] == 5
+    long = got[3]
+    assert long["output"].endswith("line-3999-of-the-tests-output\n")
+    assert long["output"].startswith("line-") and len(long["output"]) <= 20_000
+    total = sum(len(f"line-{i}-of-the-tests-output\n") for i in range(4000))
+    cut = {"shown_chars": len(long["output"]), "total_chars": total}
+    assert long["output_truncated"] == cut, long["output_truncated"]

@@ -25,6 +25,9 @@ FAILED_PHASE: Final[dict[str, str]] = {
 # Characters of a diff a result carries: about 15,000 tokens, under what clients pass on to the
 # model (Claude Code refuses a result over 25,000), with room for the rest of the result.
 DIFF_LIMIT: Final = 50_000
+# Characters of a command's output a result carries: its end, where a build's or a test run's
+# error is; with a diff's room left for the rest (a failed run has no diff, a show no output).
+OUTPUT_LIMIT: Final = 20_000
 
 
 def invalid(spec: ToolSpec, arguments: dict[str, Any]) -> str | None:
@@ -75,7 +78,7 @@ def outcome(spec: ToolSpec, result: CliResult) -> mcp_types.CallToolResult:
             return error(line)
         # A refusal with details (a rollback's overlapping paths): the JSON follows the line.
         return error(line, _as_text(data))
-    structured = {**_bounded(data), "exit_code": result.exit_code}
+    structured = {**_bounded(data), **_output(spec, result), "exit_code": result.exit_code}
     if result.exit_code == 0:
         text = _as_text(structured)
         return types.CallToolResult(
@@ -113,6 +116,22 @@ def _bounded(data: dict[str, Any]) -> dict[str, Any]:
     kept = diff[: diff.rfind("\n", 0, DIFF_LIMIT) + 1] or diff[:DIFF_LIMIT]
     cut = {"shown_chars": len(kept), "total_chars": len(diff)}
     return {**data, "diff": kept, "diff_truncated": cut}
+
+
+def _output(spec: ToolSpec, result: CliResult) -> dict[str, Any]:
+    """What the call's command printed: the CLI passes it on to its stderr, its stdout being
+    the JSON, and it was dropped, so an agent saw its build's or tests' exit code and never
+    their error. A long one is its end, from a line's start, and says how much of how much."""
+    printed = result.stderr
+    if "command" not in spec.input_schema["properties"] or not printed:
+        return {}
+    if len(printed) <= OUTPUT_LIMIT:
+        return {"output": printed}
+    start = len(printed) - OUTPUT_LIMIT
+    line = printed.find("\n", start - 1, len(printed) - 1)  # a line that starts within
+    kept = printed[line + 1 :] if line >= 0 else printed[start:]
+    cut = {"shown_chars": len(kept), "total_chars": len(printed)}
+    return {"output": kept, "output_truncated": cut}
 
 
 def _as_text(data: dict[str, Any]) -> str:

@@ -222,5 +222,20 @@ FAILURE: Final[Schema] = {
     "type": "string",
     "description": "only when the call failed (isError): what failed and where the tree is",
 }
+# What a command the call ran printed (run's, tdd's), where it printed anything.
+PRINTED: Final[dict[str, Schema]] = {
+    "output": {
+        "type": "string",
+        "description": "what the command printed, stdout and stderr as they came (with"
+        " git-atomic's own notes); its end where long",
+    },
+    "output_truncated": {
+        "description": "present when output is only the end of what was printed: how much"
+        " is shown of how much",
+        **obj({"shown_chars": INTEGER, "total_chars": INTEGER}),
+    },
+}
+for _name in ("run", "tdd"):
+    OUTPUT[_name]["properties"].update(PRINTED)
 for _schema in OUTPUT.values():
     _schema["properties"]["failure"] = FAILURE

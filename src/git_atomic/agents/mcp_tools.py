@@ -152,7 +152,8 @@ SPECS: Final[tuple[ToolSpec, ...]] = (
         "command, the gates, then POST-OP, or an exact rollback if the command fails, times out "
         "or a gate fails (isError, the tree as before). Use it for a codemod, a formatter, a "
         "dependency bump: anything one command does. With isolate the command runs in a private "
-        "worktree and reaches yours only after the gates pass.",
+        "worktree and reaches yours only after the gates pass. What the command printed is the "
+        "result's output (its end, where long).",
         {
             "command": strings("the command and its arguments, not through a shell", minItems=1),
             "name": param("string", "the operation's name (default: the command's name)"),
