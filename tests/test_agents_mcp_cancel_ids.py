@@ -113,3 +113,51 @@ def test_a_cancelled_call_still_marks_what_it_made(repo: GitRepo, tmp_path: Path
     finally:
         assert "Traceback" not in lines.close()
     assert not (repo.path / "x.txt").exists()
+
+
+# Strings int() reads as 7 (an Arabic-Indic seven among them), other numbers and strings.
+IDS: list[int | str] = [7, "7", "07", "+7", " 7", "7_0", 70, "-7", -7, "x", "", "\u0667"]
+IDS += ["git-atomic-string-id:7", "git-atomic-string-id:git-atomic-string-id:7"]
+
+
+def test_distinct_ids_stay_distinct_for_the_sdk_and_come_back_as_sent() -> None:
+    """Each id a client may send (numbers, strings `int()` reads, however written, strings
+    that look like our mark) reaches the SDK as a key no other id shares once it reads digits
+    as numbers, a cancel naming it reaches the same key, and its answer carries it as sent."""
+    import json
+
+    import anyio
+    import mcp_types as types
+    from mcp.shared.dispatcher import coerce_request_id
+    from mcp.shared.message import SessionMessage
+
+    from git_atomic.agents import mcp_ids
+
+    def inbound(message: dict[str, Any]) -> dict[str, Any]:
+        read: dict[str, Any] = json.loads(mcp_ids.inbound(json.dumps(message) + "\n"))
+        return read
+
+    keys: dict[object, int | str] = {}
+    for ident in IDS:
+        asked = inbound({"jsonrpc": "2.0", "id": ident, "method": "ping"})["id"]
+        cancel = {"requestId": ident}
+        named = inbound({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": cancel})
+        assert named["params"]["requestId"] == asked, ident
+        keys[coerce_request_id(asked)] = ident
+        response = inbound({"jsonrpc": "2.0", "id": ident, "result": {}})
+        assert response["id"] == ident  # a response's id is the server's own: as it is
+    assert len(keys) == len(IDS), keys
+
+    async def answered() -> list[object]:
+        send, receive = anyio.create_memory_object_stream[Any](len(IDS) * 2)
+        async with mcp_ids.Unmarking(send) as answers:
+            for ident in IDS:
+                marked = inbound({"jsonrpc": "2.0", "id": ident, "method": "ping"})["id"]
+                result = types.JSONRPCResponse(jsonrpc="2.0", id=marked, result={})
+                error = types.ErrorData(code=-32602, message="no")
+                failed = types.JSONRPCError(jsonrpc="2.0", id=marked, error=error)
+                await answers.send(SessionMessage(message=result))
+                await answers.send(SessionMessage(message=failed))
+        return [item.message.id async for item in receive]
+
+    assert anyio.run(answered) == [i for ident in IDS for i in (ident, ident)]
