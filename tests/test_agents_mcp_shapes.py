@@ -105,3 +105,36 @@ def test_a_commands_output_reaches_the_agent(repo: GitRepo) -> None:
     total = sum(len(f"line-{i}-of-the-tests-output\n") for i in range(4000))
     cut = {"shown_chars": len(long["output"]), "total_chars": total}
     assert long["output_truncated"] == cut, long["output_truncated"]
+
+
+def _peak_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
+def test_a_chatty_commands_output_is_not_held_whole(repo: GitRepo) -> None:
+    """The server kept all a command printed in memory (and then a copy or two while it made
+    a string of it), though a result shows only its end: a command that prints without end
+    grew the server until the system killed it. It keeps the end, and counts the rest."""
+    lines = Lines(repo, forked=False)
+    size = 25_000_000
+    try:
+        lines.hello()
+        lines.call(1, "status")
+        assert lines.receive(60) is not None
+        before = _peak_kib(lines.server.pid)
+        chatty = f"head -c {size} /dev/zero | tr '\\0' 'x'; echo; echo the-end"
+        lines.call(2, "run", command=["sh", "-c", chatty])
+        answer = lines.receive(120)
+        grew = _peak_kib(lines.server.pid) - before
+    finally:
+        assert "Traceback" not in lines.close()
+    assert answer is not None, "no answer"
+    result = answer["result"]["structuredContent"]
+    assert result["output"] == "the-end\n", result["output"][:100]
+    cut = {"shown_chars": len("the-end\n"), "total_chars": size + len("\nthe-end\n")}
+    assert result["output_truncated"] == cut
+    assert grew < 20_000, f"the server grew by {grew} KiB for {size // 1000} KB of output"

@@ -24,7 +24,8 @@ class CliResult:
     exit_code: int
     data: dict[str, Any] | None  # the one JSON object the CLI printed on stdout, if it did
     stdout: str
-    stderr: str
+    stderr: str  # its end only where `stderr_dropped` says its start was let go
+    stderr_dropped: int = 0  # characters of stderr's start not kept (the MCP server's child)
 
     @property
     def error_line(self) -> str:

@@ -10,6 +10,7 @@ queue moves on only once the tree is back.
 
 from __future__ import annotations
 
+import codecs
 import errno
 import json
 import os
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
 
 PROGRESS_EVERY_S: Final = 1.0
+# Characters of the CLI's stderr (its command's output) held: more than a result shows.
+STDERR_KEPT: Final = 100_000
 # A rollback on a 100k-file tree takes under 2 s (docs/performance.md): a child still busy after
 # this is stuck and is killed; its interrupted operation is `recover`'s to finish, as after a crash.
 ROLLBACK_GRACE_S: Final = 120.0
@@ -63,7 +66,7 @@ async def run_child(
             )
         return CliResult(tuple(argv), int(Exit.REFUSED), None, "", why)
     out: list[bytes] = []
-    err: list[bytes] = []
+    err = _Tail(STDERR_KEPT)
     try:
         async with anyio.create_task_group() as ticker:
             # Without a progress token from the client, report_progress sends nothing.
@@ -95,17 +98,46 @@ async def run_child(
     return result
 
 
-def _answer(argv: Sequence[str], process: Process, out: list[bytes], err: list[bytes]) -> CliResult:
+def _answer(argv: Sequence[str], process: Process, out: list[bytes], err: _Tail) -> CliResult:
     stdout = b"".join(out).decode("utf-8", "replace")
-    stderr = b"".join(err).decode("utf-8", "replace")
     code = process.returncode if process.returncode is not None else int(Exit.REFUSED)
-    return CliResult(tuple(argv), code, _one_object(stdout), stdout, stderr)
+    stderr = err.text()
+    return CliResult(tuple(argv), code, _one_object(stdout), stdout, stderr, err.dropped)
 
 
-async def _drain(stream: ByteReceiveStream | None, into: list[bytes]) -> None:
+async def _drain(stream: ByteReceiveStream | None, into: list[bytes] | _Tail) -> None:
     if stream is not None:
         async for chunk in stream:
             into.append(chunk)
+
+
+class _Tail:
+    """The end of what a stream printed, and how much of its start was let go: a command's
+    output passes through the CLI's stderr, and a result shows only its end (mcp_results.py),
+    where all of it was held, a command that printed without end growing the server until the
+    system killed it."""
+
+    def __init__(self, keep: int) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._keep = keep
+        self._parts: list[str] = []
+        self._held = 0
+        self.dropped = 0  # characters of the start let go
+
+    def append(self, chunk: bytes) -> None:
+        self._add(self._decoder.decode(chunk))
+
+    def _add(self, text: str) -> None:
+        self._parts.append(text)
+        self._held += len(text)
+        if self._held > 2 * self._keep:
+            whole = "".join(self._parts)
+            self._parts, self._held = [whole[-self._keep :]], self._keep
+            self.dropped += len(whole) - self._keep
+
+    def text(self) -> str:
+        self._add(self._decoder.decode(b"", final=True))
+        return "".join(self._parts)
 
 
 def _one_object(stdout: str) -> dict[str, Any] | None:

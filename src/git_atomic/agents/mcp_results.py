@@ -125,12 +125,13 @@ def _output(spec: ToolSpec, result: CliResult) -> dict[str, Any]:
     printed = result.stderr
     if "command" not in spec.input_schema["properties"] or not printed:
         return {}
-    if len(printed) <= OUTPUT_LIMIT:
+    total = result.stderr_dropped + len(printed)
+    if total <= OUTPUT_LIMIT:
         return {"output": printed}
-    start = len(printed) - OUTPUT_LIMIT
-    line = printed.find("\n", start - 1, len(printed) - 1)  # a line that starts within
+    start = max(len(printed) - OUTPUT_LIMIT, 0)
+    line = printed.find("\n", max(start - 1, 0), len(printed) - 1)  # a line that starts within
     kept = printed[line + 1 :] if line >= 0 else printed[start:]
-    cut = {"shown_chars": len(kept), "total_chars": len(printed)}
+    cut = {"shown_chars": len(kept), "total_chars": total}
     return {"output": kept, "output_truncated": cut}
 
 
