@@ -11,6 +11,7 @@ test_helper.py, and the tests that start `python -m git_atomic hook` themselves)
 from __future__ import annotations
 
 import json
+import os
 import select
 import subprocess
 import sys
@@ -219,6 +220,7 @@ class Lines:
         the test kills it with SIGKILL or compares its pid."""
         self.server: subprocess.Popen[bytes] = mcp_on_pipes(repo, text=False, forked=forked)
         self._tools: dict[object, str] = {}  # a tools/call's id -> its tool
+        self._unread = b""  # read from the server's stdout, not yet a whole line
 
     def commit_with_a_slow_gate(self, repo: GitRepo, started: Path) -> None:
         """`begin`, a change, then `commit` with a gate that runs until killed: back once the
@@ -243,12 +245,23 @@ class Lines:
         self.server.stdin.flush()
 
     def receive(self, timeout: float = 30) -> dict[str, Any] | None:
-        """The next line the server wrote, or None when none came in `timeout` seconds."""
+        """The next line the server wrote, or None when none came in `timeout` seconds (or
+        the server closed its stdout). Read from the pipe itself: select() on a buffered file
+        said nothing was ready while a second answer that came with the first waited in the
+        file's buffer, and that answer was taken for one the server never sent."""
         assert self.server.stdout is not None
-        ready, _, _ = select.select([self.server.stdout], [], [], timeout)
-        if not ready:
-            return None
-        answer: dict[str, Any] = json.loads(self.server.stdout.readline())
+        fd = self.server.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._unread:
+            left = max(deadline - time.monotonic(), 0)
+            if not select.select([fd], [], [], left)[0]:
+                return None
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return None
+            self._unread += chunk
+        line, _, self._unread = self._unread.partition(b"\n")
+        answer: dict[str, Any] = json.loads(line)
         fits_output_schema(self._tools.get(json.dumps(answer.get("id"))), answer.get("result"))
         return answer
 

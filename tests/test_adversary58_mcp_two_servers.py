@@ -27,7 +27,11 @@ def _result(lines: Lines, ident: int) -> dict[str, Any]:
 
 
 def _slow_run(lines: Lines, ident: int, name: str, started: Path) -> None:
-    line = f"echo {name} > {name}.txt; touch {started}; sleep 0.5"
+    """A run that holds the worktree until `started`'s sibling `release` exists (a fixed
+    sleep let it finish first on a loaded machine, and the other server's run then ran)."""
+    release = started.parent / "release"
+    wait = f"while [ ! -e {release} ]; do sleep 0.02; done"
+    line = f"echo {name} > {name}.txt; touch {started}; {wait}; rm -f {release}"
     lines.call(ident, "run", command=["sh", "-c", line])
     deadline = time.monotonic() + 30
     while not started.exists() and time.monotonic() < deadline:
@@ -49,9 +53,12 @@ def test_a_run_while_another_servers_run_holds_the_worktree(repo: GitRepo, tmp_p
         assert refused["isError"] is True and "another git-atomic is working" in line, line
         assert "--wait" not in line and "wait: true" in line, line
         assert not (repo.path / "b.txt").exists()
+        (tmp_path / "release").touch()
         assert _result(first, 1)["isError"] is False
         _slow_run(first, 2, "c", tmp_path / "c-started")
         second.call(2, "run", command=["sh", "-c", "echo d > d.txt"], wait=True)
+        time.sleep(0.3)  # the second server's run is waiting (on a loaded machine, maybe not)
+        (tmp_path / "release").touch()
         assert _result(first, 2)["isError"] is False
         assert _result(second, 2)["isError"] is False
     finally:

@@ -138,3 +138,27 @@ def test_a_chatty_commands_output_is_not_held_whole(repo: GitRepo) -> None:
     cut = {"shown_chars": len("the-end\n"), "total_chars": size + len("\nthe-end\n")}
     assert result["output_truncated"] == cut
     assert grew < 20_000, f"the server grew by {grew} KiB for {size // 1000} KB of output"
+
+
+def test_arguments_sent_as_the_json_text_of_an_object_are_taken_as_meant(repo: GitRepo) -> None:
+    """Some clients send a call's whole `arguments` as its JSON text (python-sdk issue 820),
+    which the SDK refused as a protocol error (-32602), an answer clients do not pass on to
+    the model, so it could not even correct itself. The text of an object, or a blank one (no
+    arguments), is that object; anything else is still refused, saying why."""
+    lines = Lines(repo)
+    sent: list[object] = ['{"n": 1, "status": "committed"}', "", "  {} ", "[1]", "{nope"]
+    try:
+        lines.hello()
+        for ident, arguments in enumerate(sent, 1):
+            params = {"name": "log", "arguments": arguments}
+            lines.send({"jsonrpc": "2.0", "id": ident, "method": "tools/call", "params": params})
+        answers = [lines.receive(60) for _ in sent]
+    finally:
+        assert "Traceback" not in lines.close()
+    by_id = {a["id"]: a for a in answers if a is not None}
+    for ident in (1, 2, 3):
+        result = by_id[ident]["result"]
+        assert result["isError"] is False and result["structuredContent"]["operations"] == []
+    for ident in (4, 5):
+        error = by_id[ident]["error"]
+        assert error["code"] == -32602 and "params.arguments" in error["message"], error

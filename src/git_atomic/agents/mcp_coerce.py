@@ -71,3 +71,26 @@ def _json(text: str) -> Any:
         return json.loads(text)
     except (ValueError, RecursionError):
         return None
+
+
+def call_line(line: str) -> str:
+    """A `tools/call` line whose `arguments` came as the JSON text of an object (some clients
+    send the whole of them so: python-sdk issue 820), or as a blank string (none), with that
+    object: the SDK refused it as a protocol error, which clients do not show the model, so it
+    could not correct the call. Any other line is itself, for the SDK to read or refuse."""
+    if '"tools/call"' not in line or '"arguments"' not in line:
+        return line
+    data = _json(line)
+    if not isinstance(data, dict) or data.get("method") != "tools/call":
+        return line
+    params = data.get("params")
+    if not isinstance(params, dict):
+        return line
+    text = params.get("arguments")
+    if not isinstance(text, str):
+        return line
+    meant = _json(text) if text.strip() else {}
+    if not isinstance(meant, dict):
+        return line
+    params["arguments"] = meant
+    return json.dumps(data, ensure_ascii=False) + "\n"

@@ -18,7 +18,7 @@ import sys
 import threading
 from typing import Any, Final
 
-from git_atomic.agents import mcp_ids
+from git_atomic.agents import mcp_coerce, mcp_ids
 
 
 def run(server: Any) -> int:
@@ -153,7 +153,7 @@ class Lines:
                         await self._refuse.send((None if message is None else refused, _INVALID))
                     else:
                         self._agreeing(message)
-                        yield mcp_ids.inbound(message)
+                        yield mcp_ids.inbound(mcp_coerce.call_line(message))
 
     def _agreeing(self, message: str) -> None:
         """Notes the revision an `initialize` (or `server/discover`) agrees on: the SDK's answer
