@@ -162,3 +162,38 @@ def test_arguments_sent_as_the_json_text_of_an_object_are_taken_as_meant(repo: G
     for ident in (4, 5):
         error = by_id[ident]["error"]
         assert error["code"] == -32602 and "params.arguments" in error["message"], error
+
+
+def test_an_error_is_one_line_whatever_its_arguments_hold(repo: GitRepo, tmp_path: Path) -> None:
+    """A `repo` with a newline (no such folder, or a real one outside the worktree's bounds),
+    and a run named with one that fails, answered with an error of two lines: a client that
+    shows the first line showed half of it. Each control character is now written `\\x0a`, in
+    the line and in `failure`, which stay the same."""
+    odd = tmp_path / "a\nb"
+    odd.mkdir()
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("status", {"repo": "no\nsuch"}),
+        ("log", {"repo": str(odd)}),  # a folder, not a repository: the CLI's own line
+        ("run", {"command": ["false"], "name": "two\nlines"}),
+        ("run", {"command": ["sh", "-c", "exit 9"], "name": "x" * 300 + "\n"}),
+    ]
+    got = []
+    lines = Lines(repo)
+    try:
+        lines.hello()
+        for ident, (tool, arguments) in enumerate(calls, 1):
+            lines.call(ident, tool, **arguments)
+            answer = lines.receive(60)
+            assert answer is not None and "result" in answer, answer
+            got.append(answer["result"])
+    finally:
+        assert "Traceback" not in lines.close()
+    for result, (tool, arguments) in zip(got, calls, strict=True):
+        line = result["content"][0]["text"]
+        assert result["isError"] is True and line.isprintable(), (tool, arguments, line)
+        if "structuredContent" in result:
+            assert result["structuredContent"]["failure"] == line
+            assert json.loads(result["content"][1]["text"]) == result["structuredContent"]
+    assert "no\\x0asuch" in got[0]["content"][0]["text"]
+    assert "two\\x0alines [" in got[2]["content"][0]["text"]
+    assert "(301 characters)" in got[3]["content"][0]["text"]

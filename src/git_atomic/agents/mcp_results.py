@@ -135,6 +135,12 @@ def _output(spec: ToolSpec, result: CliResult) -> dict[str, Any]:
     return {"output": kept, "output_truncated": cut}
 
 
+def as_text_item(data: dict[str, Any]) -> mcp_types.TextContent:
+    import mcp_types as types
+
+    return types.TextContent(type="text", text=_as_text(data))
+
+
 def _as_text(data: dict[str, Any]) -> str:
     """The result as the JSON text the model reads: a name past ASCII as it is (`日本語.txt`),
     not as escapes (`\\u65e5...`, an emoji as two surrogate escapes), which it cannot read."""

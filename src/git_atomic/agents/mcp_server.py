@@ -208,10 +208,11 @@ class Tools:
         roots: list[Path] | None = None,
     ) -> mcp_types.CallToolResult:
         """The call's result; where it is an error, each long value of the call's that its
-        text echoes is bounded (a 50 MB `repo` came back whole)."""
+        line echoes is bounded (a 50 MB `repo` came back whole), and each control character
+        in it written `\\xNN` (a `repo` or a name with a newline made the line two)."""
         import mcp_types as types
 
-        from git_atomic.core.printable import bounding, given_strings
+        from git_atomic.core.printable import bounding, given_strings, printable
 
         spec = TOOLS.get(name)
         if spec is None:
@@ -226,7 +227,12 @@ class Tools:
         first = result.content[0] if result.content else None
         if result.is_error and isinstance(first, types.TextContent):
             # The line that says what is wrong; a JSON that follows is the result's own.
-            first.text = bounding(first.text, list(given_strings(arguments)))
+            first.text = printable(bounding(first.text, list(given_strings(arguments))))
+            structured = result.structured_content
+            if isinstance(structured, dict) and structured.get("failure") != first.text:
+                # The same line where a client reads only structuredContent, and in its text.
+                structured["failure"] = first.text
+                result.content[1:2] = [mcp_results.as_text_item(structured)]
         return result
 
     async def _call(
