@@ -147,6 +147,8 @@ def test_distinct_ids_stay_distinct_for_the_sdk_and_come_back_as_sent() -> None:
         response = inbound({"jsonrpc": "2.0", "id": ident, "result": {}})
         assert response["id"] == ident  # a response's id is the server's own: as it is
     assert len(keys) == len(IDS), keys
+    escaped = '{"jsonrpc": "2.0", "\\u0069d": "7", "method": "ping"}'  # the key "id", escaped
+    assert json.loads(mcp_ids.inbound(escaped))["id"] == "git-atomic-string-id:7"
 
     async def answered() -> list[object]:
         send, receive = anyio.create_memory_object_stream[Any](len(IDS) * 2)

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 Schema = Mapping[str, Any]
+
+_ARGUMENTS_AS_TEXT: Final = re.compile(r'"arguments"\s*:\s*"')
 
 
 def lenient(schema: Schema, arguments: Mapping[str, Any]) -> dict[str, Any]:
@@ -78,7 +81,7 @@ def call_line(line: str) -> str:
     send the whole of them so: python-sdk issue 820), or as a blank string (none), with that
     object: the SDK refused it as a protocol error, which clients do not show the model, so it
     could not correct the call. Any other line is itself, for the SDK to read or refuse."""
-    if '"tools/call"' not in line or '"arguments"' not in line:
+    if not (_ARGUMENTS_AS_TEXT.search(line) or "\\u" in line):  # a key may be escaped
         return line
     data = _json(line)
     if not isinstance(data, dict) or data.get("method") != "tools/call":

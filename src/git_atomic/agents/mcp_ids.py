@@ -12,9 +12,11 @@ that already starts with the mark is marked too, so every string comes back as i
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Final
 
 _MARK: Final = "git-atomic-string-id:"
+_STRING_ID: Final = re.compile(r'"(?:id|requestId)"\s*:\s*"')
 
 
 def _marked(ident: object) -> str | None:
@@ -33,8 +35,8 @@ def _marked(ident: object) -> str | None:
 def inbound(line: str) -> str:
     """The line the SDK reads: a request's string id, or the one a cancel names, marked where
     the SDK would confuse it with a number."""
-    if '"id"' not in line and '"requestId"' not in line:
-        return line
+    if not _STRING_ID.search(line) and "\\u" not in line:  # a key may be written escaped
+        return line  # no string id (most clients number theirs): not parsed again
     try:
         data = json.loads(line)
     except (ValueError, RecursionError):
