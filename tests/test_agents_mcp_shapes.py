@@ -197,3 +197,28 @@ def test_an_error_is_one_line_whatever_its_arguments_hold(repo: GitRepo, tmp_pat
     assert "no\\x0asuch" in got[0]["content"][0]["text"]
     assert "two\\x0alines [" in got[2]["content"][0]["text"]
     assert "(301 characters)" in got[3]["content"][0]["text"]
+
+
+def test_progress_says_what_the_command_printed_last(repo: GitRepo) -> None:
+    """A long run's progress said only for how long it had run; it names the last line its
+    command printed (one line, its end where long), so a client shows a test run moving."""
+    lines = Lines(repo)
+    line = "echo step-one; printf 'x\\033[2Kpartial'; sleep 1.6; echo step-two"
+    params = {
+        "name": "run",
+        "arguments": {"command": ["sh", "-c", line], "no_gates": True},
+        "_meta": {"progressToken": "tok"},
+    }
+    said: list[str] = []
+    try:
+        lines.hello()
+        lines.send({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params})
+        while (message := lines.receive(60)) is not None and "id" not in message:
+            assert message["method"] == "notifications/progress", message
+            said.append(message["params"]["message"])
+        assert message is not None and message["result"]["isError"] is False, message
+    finally:
+        assert "Traceback" not in lines.close()
+    assert said, "no progress"
+    # A tick comes in each second; the line stands for 1.6 s (the first may come before it).
+    assert any(m.endswith("; last printed: x\\x1b[2Kpartial") for m in said), said

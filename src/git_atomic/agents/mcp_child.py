@@ -26,6 +26,7 @@ from anyio.abc import ByteReceiveStream, Process
 
 from git_atomic.agents import CliResult
 from git_atomic.core.errors import Exit
+from git_atomic.core.printable import printable
 
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 PROGRESS_EVERY_S: Final = 1.0
 # Characters of the CLI's stderr (its command's output) held: more than a result shows.
 STDERR_KEPT: Final = 100_000
+_RECENT: Final = 2000  # characters searched for the last line printed
+_SHOWN: Final = 160  # characters of it a progress message shows (its end)
 # A rollback on a 100k-file tree takes under 2 s (docs/performance.md): a child still busy after
 # this is stuck and is killed; its interrupted operation is `recover`'s to finish, as after a crash.
 ROLLBACK_GRACE_S: Final = 120.0
@@ -70,7 +73,7 @@ async def run_child(
     try:
         async with anyio.create_task_group() as ticker:
             # Without a progress token from the client, report_progress sends nothing.
-            ticker.start_soon(_progress, ctx, verb, logs, arrived)
+            ticker.start_soon(_progress, ctx, verb, logs, arrived, err.last_line)
             async with anyio.create_task_group() as readers:
                 readers.start_soon(_drain, process.stdout, out)
                 readers.start_soon(_drain, process.stderr, err)
@@ -123,6 +126,7 @@ class _Tail:
         self._parts: list[str] = []
         self._held = 0
         self.dropped = 0  # characters of the start let go
+        self._recent = ""  # the last characters, for the progress message's last line
 
     def append(self, chunk: bytes) -> None:
         self._add(self._decoder.decode(chunk))
@@ -130,10 +134,19 @@ class _Tail:
     def _add(self, text: str) -> None:
         self._parts.append(text)
         self._held += len(text)
+        self._recent = (self._recent + text[-_RECENT:])[-_RECENT:]
         if self._held > 2 * self._keep:
             whole = "".join(self._parts)
             self._parts, self._held = [whole[-self._keep :]], self._keep
             self.dropped += len(whole) - self._keep
+
+    def last_line(self) -> str | None:
+        """The last line printed that holds anything, shown as one short line."""
+        lines = [line.strip() for line in self._recent.splitlines() if line.strip()]
+        if not lines:
+            return None
+        last = lines[-1]
+        return printable(last if len(last) <= _SHOWN else f"…{last[-_SHOWN:]}")
 
     def text(self) -> str:
         self._add(self._decoder.decode(b"", final=True))
@@ -172,11 +185,17 @@ async def _queued(ctx: ServerRequestContext[Any], verb: str, arrived: float) -> 
 
 
 async def _progress(
-    ctx: ServerRequestContext[Any], verb: str, logs: Path | None, arrived: float | None
+    ctx: ServerRequestContext[Any],
+    verb: str,
+    logs: Path | None,
+    arrived: float | None,
+    printed: Callable[[], str | None] = lambda: None,
 ) -> None:
     """A heartbeat once a second that the client can show (and reset its timeout on), naming
-    the gate that is running. Its progress counts from the call's arrival, so it goes on
-    increasing after the call waited in its queue, as the protocol requires."""
+    the gate that is running, and the last line the command printed (a test run's progress,
+    a build's step, where a long call said only for how long it had run). Its progress counts
+    from the call's arrival, so it goes on increasing after the call waited in its queue, as
+    the protocol requires."""
     start = time.monotonic()
     arrived = start if arrived is None else arrived
     since = time.time()  # before the child starts: its gate logs are all newer
@@ -186,9 +205,10 @@ async def _progress(
         elapsed = now - start
         gate = running_gate(logs, since) if logs else None
         what = f"gate {gate} running" if gate else "running"
-        await ctx.session.report_progress(
-            round(now - arrived, 1), None, f"git-atomic {verb}: {what} for {elapsed:.0f} s"
-        )
+        said = f"git-atomic {verb}: {what} for {elapsed:.0f} s"
+        if (last := printed()) is not None:
+            said += f"; last printed: {last}"
+        await ctx.session.report_progress(round(now - arrived, 1), None, said)
 
 
 def running_gate(logs: Path, since: float) -> str | None:
