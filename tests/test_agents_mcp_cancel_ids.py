@@ -7,6 +7,7 @@ server's own."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -163,3 +164,27 @@ def test_distinct_ids_stay_distinct_for_the_sdk_and_come_back_as_sent() -> None:
         return [item.message.id async for item in receive]
 
     assert anyio.run(answered) == [i for ident in IDS for i in (ident, ident)]
+
+
+def test_an_initialize_written_with_escapes_agrees_as_the_plain_one(repo: GitRepo) -> None:
+    """JSON lets a string be written with escapes (`"\\u0069nitialize"`): the SDK reads that
+    `initialize`, but the server, looking for the plain word, did not note the revision it
+    agreed (2025-06-18, which has no batches), and a batch after it was served."""
+    lines = Lines(repo)
+    try:
+        hello = {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "lines", "version": "1"},
+        }
+        text = json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": hello})
+        lines.send(text.replace('"initialize"', '"\\u0069nitialize"'))
+        agreed = lines.receive(30)
+        assert agreed is not None and agreed["result"]["protocolVersion"] == "2025-06-18"
+        lines.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        lines.send(json.dumps([{"jsonrpc": "2.0", "id": 9, "method": "ping"}]))
+        refused = lines.receive(30)
+        assert refused is not None and refused["id"] is None, refused
+        assert refused["error"]["code"] == -32600 and "batch" in refused["error"]["message"]
+    finally:
+        assert "Traceback" not in lines.close()

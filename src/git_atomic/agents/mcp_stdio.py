@@ -158,7 +158,8 @@ class Lines:
     def _agreeing(self, message: str) -> None:
         """Notes the revision an `initialize` (or `server/discover`) agrees on: the SDK's answer
         is the one asked for where it speaks it, else its latest."""
-        if '"initialize"' not in message and '"server/discover"' not in message:
+        words = ('"initialize"', '"server/discover"', "\\u")  # a method written escaped too
+        if not any(word in message for word in words):
             return
         from mcp_types import InitializeRequestParams
         from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
