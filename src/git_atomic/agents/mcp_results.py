@@ -135,10 +135,24 @@ def _output(spec: ToolSpec, result: CliResult) -> dict[str, Any]:
     return {"output": kept, "output_truncated": cut}
 
 
-def as_text_item(data: dict[str, Any]) -> mcp_types.TextContent:
+def one_line(result: mcp_types.CallToolResult, arguments: Any) -> mcp_types.CallToolResult:
+    """`result`, where it is an error, with each long value of the call's that its line echoes
+    bounded (a 50 MB `repo` came back whole) and each control character in it written `\\xNN`
+    (a `repo` or a name with a newline made the line two); its `failure`, and the JSON text
+    that follows, say that same line."""
     import mcp_types as types
 
-    return types.TextContent(type="text", text=_as_text(data))
+    from git_atomic.core.printable import bounding, given_strings, printable
+
+    first = result.content[0] if result.content else None
+    if result.is_error and isinstance(first, types.TextContent):
+        first.text = printable(bounding(first.text, list(given_strings(arguments))))
+        structured = result.structured_content
+        if isinstance(structured, dict) and structured.get("failure") != first.text:
+            structured["failure"] = first.text
+            text = types.TextContent(type="text", text=_as_text(structured))
+            result.content[1:2] = [text]
+    return result
 
 
 def _as_text(data: dict[str, Any]) -> str:

@@ -207,12 +207,10 @@ class Tools:
         arguments: dict[str, Any],
         roots: list[Path] | None = None,
     ) -> mcp_types.CallToolResult:
-        """The call's result; where it is an error, each long value of the call's that its
-        line echoes is bounded (a 50 MB `repo` came back whole), and each control character
-        in it written `\\xNN` (a `repo` or a name with a newline made the line two)."""
+        """The call's result, its error's line one line (mcp_results.one_line)."""
         import mcp_types as types
 
-        from git_atomic.core.printable import bounding, given_strings, printable
+        from git_atomic.core.printable import bounding
 
         spec = TOOLS.get(name)
         if spec is None:
@@ -224,16 +222,7 @@ class Tools:
                 types.INVALID_PARAMS, f"unknown tool {unknown}; tools: {', '.join(TOOLS)}"
             )
         result = await self._call(ctx, spec, arguments, roots)
-        first = result.content[0] if result.content else None
-        if result.is_error and isinstance(first, types.TextContent):
-            # The line that says what is wrong; a JSON that follows is the result's own.
-            first.text = printable(bounding(first.text, list(given_strings(arguments))))
-            structured = result.structured_content
-            if isinstance(structured, dict) and structured.get("failure") != first.text:
-                # The same line where a client reads only structuredContent, and in its text.
-                structured["failure"] = first.text
-                result.content[1:2] = [mcp_results.as_text_item(structured)]
-        return result
+        return mcp_results.one_line(result, arguments)
 
     async def _call(
         self,
