@@ -145,6 +145,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.heldanyway",  # what git's reading does not show, and a capture holds anyway
         ".engine.scanbits",  # the clean files' permission bits, kept beside the scan index
         ".engine.splitentries",  # (its scan index's entries, read with its shared index)
+        ".engine.sharedmemo",  # (that shared index's entries kept for the next capture)
         ".engine.infoexclude",  # the repository's own ignore rules, part of the state
         ".engine.stashstate",  # your stashes, part of the state
         ".engine.dotgit",  # a worktree's `.git` file, part of the state

@@ -258,6 +258,18 @@ def walk(data: bytes, width: int, since: int | None) -> Walked:
     return Walked(starts, paths, found)
 
 
+def regular_since(data: bytes, starts: list[int], width: int, since: int | None) -> list[int]:
+    """What `walk` finds of the entries at `starts` (then where the last ends): those of
+    regular files whose ctime second is `since` or later (every one for None)."""
+    head = _HEAD.unpack_from if width == 20 else _HEAD256.unpack_from
+    found: list[int] = []
+    for i in range(len(starts) - 1):
+        ctime, mode, _ = head(data, starts[i])
+        if mode & 0o170000 == _REGULAR and (since is None or ctime >= since):
+            found.append(i)
+    return found
+
+
 def varint(data: bytes, at: int) -> tuple[int, int]:
     """git's offset varint at `at` (decode_varint: how much of the path before a version 4
     entry's path drops), and where what follows it starts."""

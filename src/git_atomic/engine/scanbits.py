@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Final, NamedTuple
 
 from git_atomic.core import wholefile
-from git_atomic.engine import indexentries, safefs, scanracy, splitentries, splitindex
+from git_atomic.engine import indexentries, safefs, scanracy, sharedmemo, splitentries, splitindex
 from git_atomic.engine.git import Repo, worktree_key
 
 _MAGIC: Final = b"git-atomic bits 1\n"
@@ -113,7 +113,10 @@ def brought_up_to_date(
             base = None
             if base_index is not None and not os.path.samestat(os.stat(index), os.stat(base_index)):
                 base = wholefile.read(base_index, limit=1 << 34)
-            look = _entries(data, since, sha256=repo.sha256, base=base, git_dir=repo.git_dir)
+            memo = sharedmemo.memo_of(repo)
+            look = _entries(
+                data, since, sha256=repo.sha256, base=base, git_dir=repo.git_dir, memo=memo
+            )
         except (OSError, ValueError, IndexError, struct.error):
             return None
     bits = dict(kept.bits) if kept is not None else {}
@@ -178,11 +181,13 @@ def _entries(
     sha256: bool,
     base: bytes | None = None,
     git_dir: Path | None = None,
+    memo: indexentries.Memo | None = None,
 ) -> list[bytes]:
     """The paths of the regular files of an index file whose ctime second is `since` or later
     (every one for None), or whose entry differs from the one in `base` (the index it was
     brought up to date from). A split one (or one brought up to date from a split one) is read
-    as git reads it, with its shared index in `git_dir` (splitentries.py). Raises ValueError
+    as git reads it, with its shared index in `git_dir` (splitentries.py; its entries from
+    `memo` where it holds them: sharedmemo.py). Raises ValueError
     for what this cannot read: not an index of version 2, 3 or 4, a split one without
     `git_dir`, one whose shared index is not there."""
     width = 32 if sha256 else 20
@@ -190,7 +195,7 @@ def _entries(
     if splitentries.link_of(data, own.starts[-1], width) is not None or _split(base, width):
         if git_dir is None:
             raise ValueError("split index")
-        return _split_entries(data, own, since, width, base, git_dir)
+        return _split_entries(data, own, since, width, base, git_dir, memo)
     starts, names = own.starts, own.names
     found = [names[i] for i in own.found]
     if base is None or since is None:
@@ -227,12 +232,14 @@ def _split_entries(
     width: int,
     base: bytes | None,
     git_dir: Path,
+    memo: indexentries.Memo | None = None,
 ) -> list[bytes]:
     """`_entries` of a split index, or of one brought up to date from a split one."""
-    new = splitentries.read(data, own, width, since, git_dir)
+    new = splitentries.read(data, own, width, since, git_dir, memo)
     if base is None or since is None:
         return new.found
-    old = splitentries.read(base, indexentries.walk(base, width, since), width, since, git_dir)
+    old_own = indexentries.walk(base, width, since)
+    old = splitentries.read(base, old_own, width, since, git_dir, memo)
     seen = set(new.found)
     return new.found + [p for p in splitentries.differing(new, old) if p not in seen]
 

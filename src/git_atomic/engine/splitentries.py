@@ -15,9 +15,10 @@ What scanbits asks (its `_entries`): which regular files have a ctime second of 
 later, and which entries differ from those of the scan index the scan started from. Where both
 use the same shared index, an entry that neither file's own part touches is that shared entry
 in both: only the touched ones are compared (a few, against reading 100,000). The shared index
-is read whole all the same (its entries' ctimes, and the paths at the positions the bitmaps
-name): about 40 ms of processor time at 100,000 entries, once for both files (performance.md,
-stop 58), against an lstat of every file without it.
+is read whole all the same (the paths at the positions the bitmaps name, an entry found by
+path): walking its entries costs about 40 ms of processor time at 100,000 entries, once for
+both files (performance.md, stop 58), against an lstat of every file without it; where each
+starts and its path are kept for the next capture (sharedmemo.py: 10 ms to read back).
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from pathlib import Path
 from typing import Final, NamedTuple
 
 from git_atomic.core import wholefile
-from git_atomic.engine import indexentries
-from git_atomic.engine.indexentries import Walked
+from git_atomic.engine import indexentries, sharedmemo
+from git_atomic.engine.indexentries import Memo, Walked
 
 SHARED: Final = "sharedindex."
 _LINK: Final = b"link"
@@ -146,9 +147,17 @@ class Read(NamedTuple):
     shared: str | None  # the shared index it uses; None for a whole index
 
 
-def read(data: bytes, own: Walked, width: int, since: int | None, git_dir: Path) -> Read:
+def read(
+    data: bytes,
+    own: Walked,
+    width: int,
+    since: int | None,
+    git_dir: Path,
+    memo: Memo | None = None,
+) -> Read:
     """The entries git reads of the index file `data` (its own: `own`), its shared index's
-    with them where it is a split one (read from `git_dir`, never through a link). ValueError
+    with them where it is a split one (read from `git_dir`, never through a link; its
+    entries' offsets and paths from `memo` where it holds them: sharedmemo.py). ValueError
     for what git would not read either (a bitmap past the shared index, a replacement with
     a name)."""
     link = link_of(data, own.starts[-1], width)
@@ -157,7 +166,7 @@ def read(data: bytes, own: Walked, width: int, since: int | None, git_dir: Path)
         return Read(View(data, own, width, {}), found, None)
     if "/" in link.shared:
         raise ValueError("not a shared index")
-    shared, base = _shared(git_dir / link.shared, width, since)
+    shared, base = _shared(git_dir / link.shared, width, since, memo)
     if link_of(shared, base.starts[-1], width) is not None:
         raise ValueError("a shared index of a shared index")
     total = len(base.names)
@@ -197,7 +206,7 @@ def read(data: bytes, own: Walked, width: int, since: int | None, git_dir: Path)
 _last: list[tuple[tuple[str, int, int, int, int | None], bytes, Walked]] = []
 
 
-def _shared(path: Path, width: int, since: int | None) -> tuple[bytes, Walked]:
+def _shared(path: Path, width: int, since: int | None, memo: Memo | None) -> tuple[bytes, Walked]:
     """A shared index's bytes and entries (read once for the two index files that use it)."""
     st = os.lstat(path)
     key = (str(path), st.st_ino, st.st_size, width, since)
@@ -205,7 +214,10 @@ def _shared(path: Path, width: int, since: int | None) -> tuple[bytes, Walked]:
         if kept == key:
             return data, walked
     data = wholefile.read(path, limit=_LARGEST)
-    walked = indexentries.walk(data, width, since)
+    if memo is None:
+        walked = indexentries.walk(data, width, since)
+    else:
+        walked = sharedmemo.walked(path, data, width, since, memo)
     _last[:] = [(key, data, walked)]
     return data, walked
 
