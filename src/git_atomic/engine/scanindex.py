@@ -249,10 +249,19 @@ class Following:
     of its own while the restore writes the files: its entries for the files the restore
     writes have no stat data, so what it says does not depend on the writes."""
 
-    def __init__(self, repo: Repo, from_tree: str, to_tree: str, base: Path, info: bytes) -> None:
+    def __init__(
+        self,
+        repo: Repo,
+        from_tree: str,
+        to_tree: str,
+        base: Path,
+        info: bytes,
+        paths: frozenset[bytes],
+    ) -> None:
         import threading
 
         self.repo, self.from_tree, self.to_tree, self.base = repo, from_tree, to_tree, base
+        self.paths = paths  # the files the restore writes or removes
         self.scratch = _following(repo)
         self.made: str | None = None  # its tree, once git wrote it
         self._thread: threading.Thread | None = None
@@ -281,7 +290,8 @@ class Following:
 
     def finish(self, *, keep: bool) -> None:
         """Once the restore is done (`keep`: it ended without an error): the scan index made
-        the worktree's, if git made the tree `to_tree` from it."""
+        the worktree's, if git made the tree `to_tree` from it, and the clean files' bits
+        kept for the one it was made from made its own (scanbits.follow)."""
         if self._thread is not None:
             self._thread.join()
         repo, target = self.repo, index_file(self.repo, self.to_tree)
@@ -289,6 +299,10 @@ class Following:
             if not keep or self.made != self.to_tree:
                 return
             with contextlib.suppress(OSError, GitError):
+                from git_atomic.engine import scanbits
+
+                # (A record of `to_tree`'s goes before its scan index is replaced.)
+                bits = scanbits.before_follow(repo, self.from_tree, self.to_tree)
                 replace(repo, self.scratch, target)
                 # Only if the ref still names what this started from (another capture may
                 # have moved it).
@@ -303,6 +317,8 @@ class Following:
                     check=False,
                 )
                 if moved.returncode == 0:
+                    if bits is not None:
+                        scanbits.follow(repo, bits, self.to_tree, self.paths)
                     discard(repo, self.base, keeping=target)
         finally:
             discard(repo, self.scratch, keeping=self.base if self.base.exists() else target)
@@ -339,7 +355,8 @@ def follow(repo: Repo, from_tree: str, to_tree: str) -> Following | None:
             + b"\0"
             for c in changes
         )
-        return Following(repo, from_tree, to_tree, base, info)
+        paths = frozenset(c.path for c in changes)
+        return Following(repo, from_tree, to_tree, base, info, paths)
     return None
 
 
