@@ -117,6 +117,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.gitstate",
         ".engine.gitlockheld",  # whether git's locks are held (gitstate.py's, split)
         ".engine.ignores",
+        ".engine.ignoredthen",  # (what a commit leaves out, hidden before: from ignores.py)
         ".engine.indexstate",
         ".engine.indexbuild",  # an index built to hold a target's (split from indexstate.py)
         ".engine.isolation",

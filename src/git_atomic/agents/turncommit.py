@@ -259,10 +259,10 @@ def _there_before(repo: Repo, start: checkpoint.Snapshot, after_tree: str) -> se
     A file the step moved (`mv`, which keeps its birth) where no rule changed is its own."""
     if start.captured_at is None:
         return set()
-    from git_atomic.engine import ignores
+    from git_atomic.engine import ignoredthen
 
     added = [c.path for c in repo.diff_trees(start.files_tree, after_tree) if c.status == "A"]
     if not added:
         return set()
-    before = ignores.Before(start.captured_at, start.files_tree, start.info_exclude)
-    return set(ignores.there_before(repo, added, before, after_tree))
+    before = ignoredthen.Before(start.captured_at, start.files_tree, start.info_exclude)
+    return set(ignoredthen.there_before(repo, added, before, after_tree))

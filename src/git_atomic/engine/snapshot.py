@@ -29,7 +29,7 @@ from git_atomic.engine import (
     gitlinks,
     gitside,
     heldanyway,
-    ignores,
+    ignoredthen,
     indexstate,
     layoutcheck,
     staged,
@@ -57,7 +57,7 @@ def capture(
     message: str,
     ref: str | None,
     untracked_of_op: frozenset[bytes] | None = None,
-    before: ignores.Before | None = None,
+    before: ignoredthen.Before | None = None,
     for_commit: bool = False,
     effect_base: bool = False,
     also_capture: Callable[[str], Sequence[bytes]] | None = None,
@@ -73,7 +73,7 @@ def capture(
     `for_commit`: also build the tree of files a visible commit may hold (commits.py), leaving
     out `untracked_of_op` — files that were untracked before the operation stay untracked — or,
     when it is None, every file untracked now; and the untracked files there before PRE-OP
-    (`before`, ignores.there_before): ignored then (`.env`, `target/`), not the operation's,
+    (`before`, ignoredthen.there_before): ignored then (`.env`, `target/`), not the operation's,
     though it changed the rules that hid them.
     `effect_base`: the PRE-OP of a commits-mode operation: keep in it what the operation's
     commits are measured from (`commit-base`, `untracked`).
@@ -354,7 +354,7 @@ def _commit_tree(
     side: staged.Staged,
     held: _Held,
     untracked_of_op: frozenset[bytes] | None,
-    before: ignores.Before | None,
+    before: ignoredthen.Before | None,
     repositories: Sequence[bytes] = (),
 ) -> str:
     """The files a visible commit may hold, as your git would commit them (commitview.py: the
@@ -367,7 +367,7 @@ def _commit_tree(
     leave_out = untracked if untracked_of_op is None else untracked_of_op & untracked
     new = sorted(untracked - untracked_of_op) if untracked_of_op is not None else []
     if new and before is not None:
-        leave_out = leave_out | set(ignores.there_before(repo, new, before, held.tree))
+        leave_out = leave_out | set(ignoredthen.there_before(repo, new, before, held.tree))
     # A repository of its own git reads as a folder (the index has paths under it): its
     # untracked files are its own, never committed on your branch as files.
     inside = tuple(r + b"/" for r in repositories)

@@ -40,7 +40,7 @@ from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, IntentAction
 from git_atomic.engine import (
     checkpoint,
-    ignores,
+    ignoredthen,
     indexfile,
     indexstate,
     isolation,
@@ -64,7 +64,7 @@ class Base:
     untracked: frozenset[bytes] | None  # None: every file untracked at commit time stays out
     # What PRE-OP knew of the files there before it: one untracked now that was there then
     # (tracked, or ignored) is not the operation's to commit. None: not known.
-    before: ignores.Before | None = None
+    before: ignoredthen.Before | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def base_of(repo: Repo, pre_op: str) -> Base:
         untracked = checkpoint.load_untracked(repo, snap)
         before = None
         if snap.captured_at is not None:
-            before = ignores.Before(snap.captured_at, snap.files_tree, snap.info_exclude)
+            before = ignoredthen.Before(snap.captured_at, snap.files_tree, snap.info_exclude)
         return Base(snap.commit_base, untracked, before)
     return Base(tree_of(repo, snap.head_oid), None)
 
