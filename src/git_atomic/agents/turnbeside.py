@@ -65,9 +65,9 @@ def beside_now(repo: git.Repo, branches: Iterable[str] | None = None) -> dict[st
 
         noted[_LOCKS] = worktreelocks.note(repo, names.values())
     if os.path.lexists(repo.root / ".gitmodules"):
-        from git_atomic.ops import submodulesback
+        from git_atomic.ops import submodulesnoted
 
-        noted["submodules"] = submodulesback.note_on_disk(repo)
+        noted["submodules"] = submodulesnoted.note_on_disk(repo)
     return {**noted, **_git_files_now(repo)}
 
 

@@ -77,10 +77,10 @@ def note_at_begin(repo: Repo, detail: dict[str, object]) -> None:
     if absent:
         detail[gitfolders.COMMON_ABSENT] = absent
     if os.path.lexists(repo.root / ".gitmodules"):  # the submodules checked out
-        from git_atomic.ops import submodulesback
+        from git_atomic.ops import submodulesnoted
 
-        detail[submodulesback.KEY] = submodulesback.note(repo)
-        detail[submodulesback.SINCE] = submodulesback.clock()
+        detail[submodulesnoted.KEY] = submodulesnoted.note(repo)
+        detail[submodulesnoted.SINCE] = submodulesnoted.clock()
     from git_atomic.engine import memofiles  # ORIG_HEAD, put back by its rollback
 
     orig_head = memofiles.read(repo)
