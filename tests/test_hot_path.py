@@ -165,7 +165,8 @@ SESSION = BEFORE_SCAN | {
         ".ops.restoring",  # the Engine's moves (operation.py's, split): imported with it
         ".ops.rollbackop",  # an operation's own rollback (split from operation.py)
         ".ops.journalgone",  # a journal gone told from one never kept (context.open_journal)
-        ".ops.gitdirback",  # what a PRE-OP notes of the git dir beside its checkpoint (lstat)
+        ".ops.gitdirback",  # the git dir beside its checkpoints put back (rollbackop.py's)
+        ".ops.gitdirnoted",  # what a PRE-OP notes of the git dir beside its checkpoint (lstat)
         ".ops.output",
         ".ops.phasecommit",
         ".ops.rescue",  # a restore's target read and its rescue saved (operation.py's steps)

@@ -71,7 +71,7 @@ def beside_now(repo: git.Repo, branches: Iterable[str] | None = None) -> dict[st
     return {**noted, **_git_files_now(repo)}
 
 
-# In a window's note, as a PRE-OP notes them (gitdirback.note_at_begin), read from files alone
+# In a window's note, as a PRE-OP notes them (gitdirnoted.note_at_begin), read from files alone
 # where there is nothing of their kind (the usual case: a few lstat calls): `info/grafts`'s
 # text, `objects/info/alternates`'s, the replace refs (read from their files: replacerefs.py)
 # and the ref folders git leaves empty that are not there (gitfolders.py).

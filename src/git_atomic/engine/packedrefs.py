@@ -39,7 +39,7 @@ def unchecked(git_dir: Path, common_dir: Path, *, since: float) -> str | None:
     since the operation began at `since` (by `abort` or `recover` before they could find the
     repository, ops/setaside.py: the rename is its last change, ctime), the
     line that says what was not checked then: what the operation left in it. Its notes of
-    what it left (gitdirback.note_at_close) are not taken where it is there: git would read
+    what it left (gitdirnoted.note_at_close) are not taken where it is there: git would read
     every ref through it, or wait for ever. Two lstats; None where it is a file or none."""
     from git_atomic.engine import gitdirfiles, gitlinks
 

@@ -1,7 +1,7 @@
 """What an operation changes in the git dir beside its checkpoints, which no checkpoint holds:
 noted when it begins (`note_at_begin`) and when it closes (`note_at_close`), in its journal
-detail; put back by whatever takes its effect back (`put_back_beside`: its own rollback,
-`rollback --op`, `undo`, `recover`, an agent turn's take-back); foreseen by a dry run
+detail (gitdirnoted.py); put back by whatever takes its effect back (`put_back_beside`: its own
+rollback, `rollback --op`, `undo`, `recover`, an agent turn's take-back); foreseen by a dry run
 (gitdirforesee.py).
 
 What: the reflogs it rewrote (reflogkeep.py), ORIG_HEAD, `info/grafts` and COMMIT_EDITMSG
@@ -27,117 +27,10 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
 from git_atomic.engine import checkpoint
+from git_atomic.ops import gitdirnoted
 
 if TYPE_CHECKING:
     from git_atomic.engine.git import Repo
-
-
-def note_at_begin(repo: Repo, detail: dict[str, object]) -> None:
-    """Into the journal detail of an operation about to begin: the git dir's state its
-    rollback puts back."""
-    # To name one the operation removes (none of its files come back) or adds (it stays).
-    detail["worktrees"] = repo.linked_worktrees()
-    if detail["worktrees"]:  # to tell one it moves (`git worktree move`) from one removed
-        detail["worktree_names"] = names = repo.linked_worktree_names()
-        from git_atomic.engine import worktreelocks  # their locks: a lstat each
-
-        detail[worktreelocks.BEFORE] = worktreelocks.note(repo, names.values())
-    if not os.path.lexists(repo.common_dir / "packed-refs"):
-        # packedrefs.ABSENT (not imported on this path): its rollback removes one it
-        # leaves with only git's header (packedrefs.py)
-        detail["packed_refs_absent"] = True
-    if os.path.lexists(repo.common_dir / "refs" / "original"):  # (rare: a filter-branch's)
-        from git_atomic.engine import originalrefs  # its copies, yours: read from the files
-
-        copies = originalrefs.note_on_disk(repo)
-        if copies is not None:
-            detail[originalrefs.BEFORE] = copies
-    if not os.path.lexists(repo.common_dir / "objects" / "info" / "alternates"):
-        detail["alternates"] = ""  # alternates.BEFORE: its rollback names one it adds
-    else:  # (rare: a shared clone) its text, to name a change of it
-        from git_atomic.engine import alternates
-
-        text = alternates.read(repo)
-        if text is not None:
-            detail[alternates.BEFORE] = text
-    if os.path.lexists(repo.common_dir / "refs" / "replace") or os.path.lexists(
-        repo.common_dir / "packed-refs"
-    ):  # replace refs (`git replace`), taken back by its rollback (replacerefs.py)
-        from git_atomic.engine import replacerefs
-
-        detail[replacerefs.BEFORE] = replacerefs.note(repo)
-    else:
-        detail["replace_refs"] = {}  # none: no git process
-    from git_atomic.engine import gitfolders  # the ref folders git leaves empty
-
-    absent = gitfolders.absent(repo.git_dir)  # (a bisect's refs/bisect/): lstat alone
-    if absent:
-        detail[gitfolders.ABSENT] = absent
-    absent = gitfolders.absent_common(repo.common_dir)  # (`git replace`'s refs/replace/)
-    if absent:
-        detail[gitfolders.COMMON_ABSENT] = absent
-    if os.path.lexists(repo.root / ".gitmodules"):  # the submodules checked out
-        from git_atomic.ops import submodulesnoted
-
-        detail[submodulesnoted.KEY] = submodulesnoted.note(repo)
-        detail[submodulesnoted.SINCE] = submodulesnoted.clock()
-    from git_atomic.engine import memofiles  # ORIG_HEAD, put back by its rollback
-
-    orig_head = memofiles.read(repo)
-    if orig_head is not None:
-        detail[memofiles.BEFORE] = orig_head
-    for key in memofiles.memos():  # info/grafts, COMMIT_EDITMSG
-        text = (
-            memofiles.read_memo(repo, key)
-            if os.path.lexists(memofiles.memo_path(repo, key))
-            else ""  # none (the usual case for grafts): one lstat
-        )
-        if text is not None:
-            detail[key] = text
-    from git_atomic.engine import coreplace  # core.bare, core.worktree: two small reads
-
-    # and the digests of the files' lines: its rollback names the settings it changed
-    detail[coreplace.BEFORE], detail[coreplace.LINES] = coreplace.note_with_lines(repo)
-
-
-def note_at_close(repo: Repo, detail: Mapping[str, object]) -> Mapping[str, object]:
-    """`detail` with what the operation leaves in the git dir as it closes: a later rollback
-    of its effect takes back only what is still so."""
-    detail = _with_worktrees_removed(repo, detail)
-    detail = _with_orig_head_left(repo, detail)
-    locks = detail.get("worktree_locks")  # worktreelocks.BEFORE
-    if isinstance(locks, dict) and locks:  # those it leaves: a later rollback, as for ORIG_HEAD
-        from git_atomic.engine import worktreelocks
-
-        detail = {**detail, worktreelocks.LEFT: worktreelocks.note(repo, map(str, locks))}
-    if "core_place" in detail:  # coreplace.BEFORE: a later rollback takes back what is still so
-        from git_atomic.engine import coreplace
-
-        core, lines = coreplace.note_with_lines(repo)
-        detail = {**detail, coreplace.LEFT: core}
-        if coreplace.LINES in detail:  # and names the config lines it left (configmade.py)
-            detail[coreplace.LINES_LEFT] = lines
-    if "replace_refs" in detail and (
-        detail["replace_refs"]
-        or os.path.lexists(repo.common_dir / "refs" / "replace")
-        or os.path.lexists(repo.common_dir / "packed-refs")
-    ):  # the replace refs it leaves: a later rollback takes back those still so
-        from git_atomic.engine import replacerefs
-
-        detail = {**detail, replacerefs.LEFT: replacerefs.note(repo)}
-    if original_made(repo, detail):
-        from git_atomic.engine import originalrefs  # filter-branch's copies it leaves
-
-        detail = {**detail, originalrefs.LEFT: originalrefs.note(repo)}
-    if detail.get("packed_refs_absent") and os.path.lexists(
-        repo.common_dir / "packed-refs"
-    ):  # one it made: the refs it names then are its to write loose again (packedrefs.py)
-        from git_atomic.engine import packedrefs
-
-        names = packedrefs.names(repo)
-        if names is not None:
-            detail = {**detail, packedrefs.LEFT: names}
-    return detail
 
 
 # An agent turn's journal detail: the reflogs its calls rewrote (turnsteps.py); absent, every
@@ -325,7 +218,7 @@ def put_back_git_files(
 
         lines += _put(done, alternates.put_back(repo, details))
         lines += alternates.lines(repo, details)
-    if original_made(repo, details):
+    if gitdirnoted.original_made(repo, details):
         from git_atomic.engine import originalrefs  # (before its folder goes, below)
 
         copies: dict[str, list[str | None]] = {}
@@ -387,49 +280,3 @@ def _halfway(repo: Repo, end: str | None) -> bool:
     from git_atomic.engine import gitstate
 
     return bool(gitstate.waiting_in(repo, checkpoint.load(repo, end).git_state))
-
-
-def _with_orig_head_left(repo: Repo, detail: Mapping[str, object]) -> Mapping[str, object]:
-    """`detail` with the ORIG_HEAD the operation leaves (memofiles.py), where it noted its
-    PRE-OP's: a later rollback of its effect puts that back only while this one stands."""
-    from git_atomic.engine import memofiles
-
-    for key in memofiles.memos():  # the grafts (COMMIT_EDITMSG) it leaves: a later
-        if detail.get(key) or (  # rollback of its effect takes back those still so
-            key in detail and os.path.lexists(memofiles.memo_path(repo, key))
-        ):
-            text = memofiles.read_memo(repo, key)
-            if text is not None:
-                detail = {**detail, memofiles.left_key(key): text}
-    if memofiles.BEFORE not in detail:
-        return detail
-    left = memofiles.read(repo)
-    return {**detail, memofiles.LEFT: left} if left is not None else detail
-
-
-def _with_worktrees_removed(repo: Repo, detail: Mapping[str, object]) -> Mapping[str, object]:
-    """`detail` with the linked worktrees gone since the operation began (worktreesgone.py),
-    where it recorded any."""
-    if not detail.get("worktrees"):
-        return detail
-    from git_atomic.ops import worktreesgone
-
-    gone = worktreesgone.removed(repo, detail)
-    away = worktreesgone.moved(repo, detail)
-    out = {**detail, worktreesgone.REMOVED: gone} if gone else detail
-    return {**out, worktreesgone.MOVED: away} if away else out
-
-
-def original_made(repo: Repo, details: Mapping[str, object]) -> bool:
-    """Whether the copies `git filter-branch` keeps in `refs/original/` are to be looked at
-    (originalrefs.py): the operation's PRE-OP noted those there were, or had none
-    (gitfolders.COMMON_ABSENT) and there may be one of its now, a folder or in a `packed-refs`
-    it made. A few lstat calls."""
-    if "original_refs_before" in details:  # originalrefs.BEFORE: copies of yours were noted
-        return True
-    noted = details.get("common_folders_absent")
-    if not isinstance(noted, list) or "refs/original" not in noted:
-        return False
-    return os.path.lexists(repo.common_dir / "refs" / "original") or bool(
-        details.get("packed_refs_absent") and os.path.lexists(repo.common_dir / "packed-refs")
-    )

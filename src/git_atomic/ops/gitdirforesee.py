@@ -10,7 +10,7 @@ from git_atomic.core.journalrows import CheckpointRow, OpRow
 from git_atomic.core.vocab import CheckpointKind
 from git_atomic.engine import checkpoint
 from git_atomic.engine.git import Repo
-from git_atomic.ops import gitdirback
+from git_atomic.ops import gitdirback, gitdirnoted
 
 
 def foresee(
@@ -100,7 +100,7 @@ def foresee(
         from git_atomic.engine import worktreelocks
 
         lines += worktreelocks.put_back(repo, details, own=own, dry_run=True)
-    if gitdirback.original_made(repo, details):
+    if gitdirnoted.original_made(repo, details):
         from git_atomic.engine import originalrefs
 
         lines += originalrefs.put_back(repo, details, own=own, dry_run=True)

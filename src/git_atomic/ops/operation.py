@@ -26,7 +26,7 @@ from git_atomic.engine import (
     scan,
     snapshot,
 )
-from git_atomic.ops import context, gitdirback, phasecommit, samefolder
+from git_atomic.ops import context, gitdirnoted, phasecommit, samefolder
 from git_atomic.ops.context import Context, refuse_if_interrupted
 from git_atomic.ops.restoring import Restoring
 from git_atomic.ops.restoring import RollbackResult as RollbackResult
@@ -79,7 +79,7 @@ class Engine(Restoring):
             managedbranch.refuse_commits_on_managed(self.repo)
         op_id = new_op_id()
         detail = {**(detail or {}), samefolder.ROOT_KEY: samefolder.root_identity(self.repo)}
-        gitdirback.note_at_begin(self.repo, detail)
+        gitdirnoted.note_at_begin(self.repo, detail)
         detail[context.UNNAMED] = context.unnamed_folders(self.repo)  # (heldrefs.py)
         self.journal.create_op(
             op_id,
@@ -240,12 +240,12 @@ class Engine(Restoring):
     ) -> OpRow:
         """Close the operation; `detail` replaces its record's (default: kept as it is);
         `worktree`: record it in that worktree from now on (journal.close_op); `noted`: what it
-        leaves in the git dir is in `detail` already (gitdirback.note_at_close)."""
+        leaves in the git dir is in `detail` already (gitdirnoted.note_at_close)."""
         op = self.journal.op(op_id)
         assert op is not None
         self.tell_too_large()
         if not noted:
-            detail = gitdirback.note_at_close(self.repo, op.details if detail is None else detail)
+            detail = gitdirnoted.note_at_close(self.repo, op.details if detail is None else detail)
         now = time.time()
         self.journal.close_op(
             op_id,

@@ -13,7 +13,7 @@ from git_atomic.core.errors import AtomicError
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import EventKind, FailedPhase, OpStatus
 from git_atomic.engine import gitlinks, gitlockheld, layoutcheck
-from git_atomic.ops import gitdirback, output
+from git_atomic.ops import gitdirback, gitdirnoted, output
 from git_atomic.ops.operation import Engine
 
 # What a rollback after a failure can itself meet: git, the disk, the journal. The operation then
@@ -61,7 +61,7 @@ def rollback_op(
         unread = packedrefs.unchecked(repo.git_dir, repo.common_dir, since=op.started_at)
     if not gitlinks.packed_refs_foreign(engine.repo.common_dir):
         with contextlib.suppress(OSError, AtomicError, safefs.Blocked):
-            detail, noted = dict(gitdirback.note_at_close(engine.repo, op.details)), True
+            detail, noted = dict(gitdirnoted.note_at_close(engine.repo, op.details)), True
     first = gitdirback.alternates_first(engine.repo, op.details)
     result = engine.rollback_to(op.id, engine.pre_op(op.id).sha, event=event, own_branches=True)
     problems = [*first, *result.outcome.problems, *([unread] if unread else [])]
