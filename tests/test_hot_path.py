@@ -81,6 +81,7 @@ BEFORE_SCAN = {
         ".engine.systemattributes",  # the system's attributes file, for conversion.py (tiny)
         ".engine.watcher",  # the scan asks Watchman first, when it runs (perfwatch)
         ".engine.watchmanlink",  # (over its socket: split from watcher.py)
+        ".engine.watchpaths",  # (the paths it reports, sorted as git would: from watcher.py)
         ".engine.branchesours",  # the branch symrefs of ours gitlinks.py looks for (tiny)
         ".engine.fdcalls",  # safefs.py's calls on a file it opened (tiny: os, stat)
     )

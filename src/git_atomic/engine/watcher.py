@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
 
 from git_atomic.core import wholefile
-from git_atomic.engine import rulefiles, safefs, stalls, watchmanlink
+from git_atomic.engine import rulefiles, safefs, stalls, watchmanlink, watchpaths
 from git_atomic.engine.git import Repo, worktree_key
 
 # Watchman settles its view before answering (a cookie file written and seen back): a watch
@@ -215,7 +214,7 @@ def answer(repo: Repo, query: Query, tree: str, rules: list[object]) -> Answer |
         return None
     # A rule file made or changed since: looked at before git reads it, whichever way the
     # scan goes on (stalls.py).
-    stalls.check_tree(os.fsencode(repo.root), _rule_files(names))
+    stalls.check_tree(os.fsencode(repo.root), watchpaths.rule_files(names))
     if query.record.get("rules") != rules:
         return None
     if repo.config_bool("core.ignoreCase"):
@@ -237,11 +236,11 @@ def answer(repo: Repo, query: Query, tree: str, rules: list[object]) -> Answer |
     # An attributes file among them (the worktree's core.attributesFile too, rulefiles.py):
     # the ignored rule files are listed again.
     rule_files = rulefiles.attributes_among(repo, paths)
-    found = _classify(repo, tree, sorted(paths))
+    found = watchpaths.classify(repo, tree, sorted(paths))
     if found is None:
         return None
     deleted, changed, new = found
-    untracked = _not_ignored(repo, new)
+    untracked = watchpaths.not_ignored(repo, new)
     if untracked is None:
         return None
     extras = query.record.get("extras")
@@ -273,98 +272,8 @@ def _specials(kept: object) -> dict[bytes, int] | None:
     return {os.fsencode(k): v for k, v in kept.items()}
 
 
-def _rule_files(names: list[object]) -> list[bytes]:
-    found = []
-    for name in names:
-        if not isinstance(name, str):
-            continue
-        with contextlib.suppress(UnicodeEncodeError):
-            path = name.encode("utf-8")
-            if path.rpartition(b"/")[2] in rulefiles.IN_EVERY_FOLDER:
-                found.append(path)
-    return found
-
-
 def base_clock(base: Clock, now: str) -> Clock:
     return Clock(base.root, base.relative, now, gitlinks_checked=True)
-
-
-def _classify(
-    repo: Repo, tree: str, paths: Sequence[bytes]
-) -> tuple[list[bytes], list[bytes], list[bytes]] | None:
-    """(gone, may differ, new and not in `tree`) for paths Watchman reported. Each path's
-    folders are looked up too: one that is a submodule in `tree` sends the scan the usual
-    way."""
-    if not paths:
-        return [], [], []
-    asked: dict[bytes, None] = {}
-    for path in paths:
-        parts = path.split(b"/")
-        for i in range(1, len(parts)):
-            asked[b"/".join(parts[:i])] = None
-        asked[path] = None
-    out = repo.out(
-        "cat-file",
-        "--batch-check=%(objecttype)",
-        input=b"".join(tree.encode() + b":" + p + b"\n" for p in asked),
-    )
-    lines = out.split(b"\n")
-    if len(lines) < len(asked):
-        return None
-    kinds = dict(zip(asked, lines, strict=False))
-    if any(kind == b"commit" for kind in kinds.values()):
-        return None  # a submodule on the way: git status looks at it its own way
-    deleted: list[bytes] = []
-    changed: list[bytes] = []
-    new: list[bytes] = []
-    with safefs.Tree(os.fsencode(repo.root)) as disk:
-        for path in paths:
-            st = disk.lstat(path)  # beyond a link: not there
-            tracked = kinds[path] == b"blob"
-            if st is None or stat.S_ISDIR(st.st_mode):
-                if tracked:
-                    deleted.append(path)  # a folder now: its files are reported themselves
-            elif tracked:
-                changed.append(path)
-            elif stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
-                new.append(path)
-            # (anything else that is new: git lists no socket or fifo either)
-    # A new file in a folder that holds a repository of its own: `git status` lists that
-    # folder, not its files.
-    folders = {p.rpartition(b"/")[0] for p in new}
-    for folder in list(folders):
-        parts = folder.split(b"/") if folder else []
-        folders.update(b"/".join(parts[:i]) for i in range(1, len(parts)))
-    folders.discard(b"")
-    with safefs.Tree(os.fsencode(repo.root)) as disk:
-        if any(disk.lstat(f + b"/.git") is not None for f in folders):
-            return None
-    return deleted, changed, new
-
-
-def _not_ignored(repo: Repo, paths: Sequence[bytes]) -> list[bytes] | None:
-    """Those of `paths` (new, untracked) that git lists as untracked: neither they nor a folder
-    above them ignored (git does not look inside an ignored folder, whatever a later `!` rule
-    says, and `check-ignore` alone answers for the path it is given)."""
-    if not paths:
-        return []
-    asked: dict[bytes, None] = {}
-    for path in paths:
-        parts = path.split(b"/")
-        for i in range(1, len(parts)):
-            asked[b"/".join(parts[:i]) + b"/"] = None
-        asked[path] = None
-    found = repo.ignored(asked)
-    if found is None:
-        return None
-    hit = {p.rstrip(b"/") for p in found}
-    kept = []
-    for path in paths:
-        parts = path.split(b"/")
-        if any(b"/".join(parts[:i]) in hit for i in range(1, len(parts) + 1)):
-            continue
-        kept.append(path)
-    return kept
 
 
 def remember(
