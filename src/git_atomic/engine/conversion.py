@@ -314,10 +314,10 @@ def _hash_copies(
     found: dict[bytes, tuple[bytes, str]] = {}
     read: list[tuple[bytes, bytes, bytes, os.stat_result]] = []
     held = 0
-    # Content the LFS store holds is held as a marker, kept by a hard link (lfskeep.py).
-    from git_atomic.engine import lfskeep  # only where a rule converts files
+    # Content the LFS store holds is held as a marker, kept by a hard link (lfskeeper.py).
+    from git_atomic.engine import lfskeeper  # only where a rule converts files
 
-    keeper = lfskeep.Keeper.open(repo)
+    keeper = lfskeeper.Keeper.open(repo)
 
     def store() -> None:
         contents = [data for _, _, data, _ in read]
