@@ -269,7 +269,9 @@ def _console_main(argv: "Sequence[str] | None") -> int:
     if code is None:
         code = main(args)
         if args[:1] != ["--version"] and helper.WANTED:
-            helper.start(helper.WANTED[0])
+            from git_atomic.core import helperstart
+
+            helperstart.start(helper.WANTED[0])
     _leave_now(code)
     return code
 
