@@ -10,9 +10,12 @@ import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from git_atomic.core import wholefile
+
+if TYPE_CHECKING:
+    from git_atomic.core.terminal import Terminal
 
 
 class ChildResult(NamedTuple):
@@ -204,7 +207,7 @@ def run_child(
     The child gets its own process group, so a timeout or a forwarded signal reaches everything
     it started. A gate's stdin is closed, to keep a forgotten prompt from hanging an agent; the
     command (`interactive`) reads the caller's stdin, and when that is the terminal it gets the
-    terminal too (`_Terminal`). `escapees_under`: the worktree; what the child started that
+    terminal too (terminal.py). `escapees_under`: the worktree; what the child started that
     left its group (`setsid`) and works there is stopped with the group (escapees.py).
     """
     import signal
@@ -213,7 +216,11 @@ def run_child(
     shell = isinstance(command, str)
     argv: list[str] = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
     start = time.monotonic()
-    terminal = _Terminal.lendable() if interactive else None
+    terminal = None
+    if interactive:
+        from git_atomic.core.terminal import Terminal
+
+        terminal = Terminal.lendable()
     reaper = None
     if escapees_under is not None:
         from git_atomic.core.escapees import Reaper
@@ -258,7 +265,7 @@ def _start(
     stderr: int | None,
     env: Mapping[str, str] | None,
     interactive: bool,
-    terminal: _Terminal | None,
+    terminal: Terminal | None,
 ) -> subprocess.Popen[bytes]:
     """The child started in a process group of its own, with our environment plus `env`; it
     takes the lent terminal before it runs, else reads our stdin only when `interactive`."""
@@ -278,7 +285,7 @@ def _start(
 
 
 def _wait_or_stop(
-    child: subprocess.Popen[bytes], terminal: _Terminal | None, timeout: float | None
+    child: subprocess.Popen[bytes], terminal: Terminal | None, timeout: float | None
 ) -> bool:
     """Wait for the child; True when the timeout ran out first. An interrupt that came before
     it started is forwarded at once; at the timeout its group is sent SIGTERM, and after an
@@ -302,7 +309,7 @@ def _wait_or_stop(
     return timed_out
 
 
-def _end_group(child: subprocess.Popen[bytes], terminal: _Terminal | None) -> None:
+def _end_group(child: subprocess.Popen[bytes], terminal: Terminal | None) -> None:
     """After the child, however it went: signals are no longer forwarded to its group, the
     group is killed, the terminal taken back and the record beside the lock removed."""
     import signal
@@ -316,76 +323,6 @@ def _end_group(child: subprocess.Popen[bytes], terminal: _Terminal | None) -> No
     if terminal:
         terminal.take_back()
     CHILDREN.ended()
-
-
-class _Terminal:
-    """The terminal lent to the command, as a shell lends it to a foreground job.
-
-    The command runs in its own process group (so a timeout reaches all it started); a
-    background group that reads the terminal is stopped (SIGTTIN). So while it runs, its group is
-    the terminal's foreground group: it can prompt, and Ctrl-C and Ctrl-Z reach it first. Only
-    when stdin is the terminal and git-atomic is in its foreground; a git-atomic in the background
-    gives its command /dev/null instead, having no terminal to lend.
-    """
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    @classmethod
-    def lendable(cls) -> _Terminal | None:
-        import threading
-
-        if not os.isatty(0) or threading.current_thread() is not threading.main_thread():
-            return None
-        try:
-            return cls(0) if os.tcgetpgrp(0) == os.getpgrp() else None
-        except OSError:
-            return None
-
-    def _set_foreground(self, pgid: int) -> None:
-        import signal
-
-        # A background group that changes the foreground group gets SIGTTOU unless ignored.
-        previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
-        try:
-            with contextlib.suppress(OSError):
-                os.tcsetpgrp(self.fd, pgid)
-        finally:
-            signal.signal(signal.SIGTTOU, previous)
-
-    def give_to_self(self) -> None:
-        """In the child, between fork and exec: its new group takes the terminal."""
-        self._set_foreground(os.getpgrp())
-
-    def take_back(self) -> None:
-        self._set_foreground(os.getpgrp())
-
-    def wait(self, child: subprocess.Popen[bytes], timeout: float | None) -> bool:
-        """Wait for the child; True when the timeout ran out first. Ctrl-Z stops the command's
-        group: then git-atomic takes the terminal back and stops its own group (the shell's job),
-        and when the job is continued, lends the terminal again and continues the command."""
-        import signal
-        import time
-
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            flags = os.WUNTRACED | (os.WNOHANG if deadline is not None else 0)
-            pid, status = os.waitpid(child.pid, flags)
-            if pid == 0:
-                assert deadline is not None
-                if time.monotonic() >= deadline:
-                    return True
-                time.sleep(0.02)
-                continue
-            if not os.WIFSTOPPED(status):
-                child.returncode = os.waitstatus_to_exitcode(status)
-                return False
-            self.take_back()
-            os.killpg(os.getpgrp(), signal.SIGTSTP)  # resumes here on `fg` or `bg`
-            if os.tcgetpgrp(self.fd) == os.getpgrp():
-                self._set_foreground(child.pid)
-            with contextlib.suppress(OSError):
-                os.killpg(child.pid, signal.SIGCONT)
 
 
 def _terminate_group(child: subprocess.Popen[bytes], sig: int) -> None:
