@@ -157,6 +157,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.refsfiles",  # whether a ref may be under a prefix: a listing, one small read
         ".engine.gitfolders",  # the ref folders a PRE-OP had not: a few lstat (safefs, os alone)
         ".engine.staged",
+        ".engine.indexerrors",  # (the index it cannot hold, as errors: from staged.py)
         ".ops",
         ".ops.conclude",  # the end of every command: interrupts, the outcome, the exit code
         ".ops.context",

@@ -214,11 +214,11 @@ def _finish(
                 repo.listed = None
                 also = capturerefs.ALSO_LISTED.set((_turn_refs(record),))
                 # (Imported at the turn's end, which captures: not on every call's way.)
-                from git_atomic.engine import staged
+                from git_atomic.engine import indexerrors
 
                 try:
                     record = closed(repo, record, raw_index=bool(held_up))
-                except staged.UnreadableIndex as exc:
+                except indexerrors.UnreadableIndex as exc:
                     # The turn left an index git cannot read: no state to keep. Its end is
                     # held with the index as its bytes, and the turn is taken back.
                     unreadable = f"this turn left {exc.left} ({exc.reason})"

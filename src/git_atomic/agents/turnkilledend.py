@@ -17,7 +17,7 @@ def record_killed(ctx: Context) -> bool:
     is one whose end event died. False: none, or a turn that changed nothing (its record and
     refs dropped)."""
     from git_atomic.core.vocab import HistoryMode
-    from git_atomic.engine import staged
+    from git_atomic.engine import indexerrors
     from git_atomic.ops import context
 
     repo = ctx.repo
@@ -41,7 +41,7 @@ def record_killed(ctx: Context) -> bool:
             raw_index = bool(context.git_state_in_the_way(repo))
             try:  # (its end may have taken the last step already: then nothing to take)
                 record = turnend.closed(repo, record, raw_index=raw_index)
-            except staged.UnreadableIndex:
+            except indexerrors.UnreadableIndex:
                 record = turnend.closed(repo, record, raw_index=True)
             if not record.steps:
                 slot.remove()

@@ -21,7 +21,7 @@ from git_atomic.core.errors import (
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
-from git_atomic.engine import discovery, gitlinks, gitstate, layoutcheck, staged
+from git_atomic.engine import discovery, gitlinks, gitstate, indexerrors, layoutcheck
 from git_atomic.engine.early import Early
 from git_atomic.ops import context, output, phasecommit
 from git_atomic.ops.conclude import conclude
@@ -175,10 +175,10 @@ def _run_then_validate(engine: Engine, op: OpRow, command: _Command) -> OpRow:
             shlex.join(argv)[:200],
             commit_message=phasecommit.command_message("OP-EXEC", op.name, argv),
         )
-    except staged.UnmergedPaths:
+    except indexerrors.UnmergedPaths:
         output.say("git-atomic: the command left unmerged paths in the index")
         return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
-    except staged.UnreadableIndex as error:
+    except indexerrors.UnreadableIndex as error:
         output.say(f"git-atomic: the command left {error.left} ({error.reason})")
         return rollback_op(engine, op, failed_phase=FailedPhase.EXEC)
     except SigningFailed as error:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from git_atomic.core.errors import GitError, RefusedError
-from git_atomic.engine import checkpoint, indexstate, splitindex, staged
+from git_atomic.engine import checkpoint, indexerrors, indexstate, splitindex, staged
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 
@@ -146,7 +146,7 @@ def _tree_and_flags(repo: Repo, seed: Path) -> tuple[str, indexstate.IndexFlags]
         tree = staged.write_tree(
             repo, {"GIT_INDEX_FILE": str(copy)}, config=("-c", "core.splitIndex=false")
         )
-    except (GitError, staged.UnmergedPaths):  # one git cannot read, or one with a conflict
+    except (GitError, indexerrors.UnmergedPaths):  # one git cannot read, or one with a conflict
         tagging.wait(check=False)
         return None
     finally:

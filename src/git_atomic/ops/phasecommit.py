@@ -41,6 +41,7 @@ from git_atomic.core.vocab import CheckpointKind, IntentAction
 from git_atomic.engine import (
     checkpoint,
     ignoredthen,
+    indexerrors,
     indexfile,
     indexstate,
     isolation,
@@ -355,7 +356,7 @@ def put_index(
             # cannot write again: no state to go on from (the operation is rolled back).
             if not staged_side.checksum_holds(repo.index_path, sha256=repo.sha256):
                 reason = "its checksum does not hold"
-                raise staged_side.UnreadableIndex(error, reason) from error
+                raise indexerrors.UnreadableIndex(error, reason) from error
             raise
         indexfile.install_index(repo, scratch)
     finally:
