@@ -51,6 +51,7 @@ BEFORE_SCAN = {
         ".engine.capturerefs",  # the refs a capture reads, listed with the lock (tiny)
         ".engine.conversion",
         ".engine.discovery",
+        ".engine.gitdirsearch",  # (the git dirs found without git first: from discovery.py)
         ".engine.layoutcheck",  # the layout refused by name (discovery's, split: os, stat)
         ".engine.early",
         ".engine.foundmemo",  # discovery's answer kept between calls, as a hook call's

@@ -24,7 +24,7 @@ from typing import Final
 from git_atomic.agents.turnstate import Slot, lock_wait
 from git_atomic.core import failpoints, records
 from git_atomic.core.lock import common_held, held_unless_dead
-from git_atomic.engine import discovery, git, gitlinks
+from git_atomic.engine import discovery, git, gitdirsearch, gitlinks
 
 _SAID: Final = "said"  # turnbeside.SAID (not imported on this path), as judge.py reads it
 # In `Record.extra`: a call of the turn set packed-refs aside. A turn whose calls changed no
@@ -36,7 +36,7 @@ def set_aside(start: Path, session: str) -> bool:
     """Whether `packed-refs` was set aside because `session`'s turn open in the repository
     found from `start` (without git) has a call in flight: its window's change (or by another
     call we waited for, holding the worktree's lock: discovery goes on all the same)."""
-    found = discovery.find_git_dirs(start)
+    found = gitdirsearch.find_git_dirs(start)
     if found is None or not gitlinks.packed_refs_foreign(found[1]):
         return False
     git_dir, common = found

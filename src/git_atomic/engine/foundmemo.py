@@ -23,7 +23,7 @@ of it reads the same, byte for byte (never a file's times):
 A configuration that includes anything (`include.path`, `includeIf`: in one of those files or
 in `GIT_CONFIG_*`) is never remembered: what it reads then depends on more. Nor is a folder git
 is pointed at by GIT_DIR or GIT_WORK_TREE, nor an answer git refused. And what is remembered is
-used only where the git dirs git named are the ones found here without git (find_git_dirs).
+used only where the git dirs git named are the ones found here without git (gitdirsearch.py).
 
 The file holds the key's SHA-256, never the key (it has your configuration's bytes and the
 `GIT_*` variables' values), and a configuration that holds a credential (a URL with a user

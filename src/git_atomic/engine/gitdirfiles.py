@@ -115,7 +115,7 @@ def check(
         if aside:
             mode = stat.S_IFREG
     # (`commondir` looked at also where it made the git dir seem a repository's own: one that
-    # is no regular file is not read by discovery.find_git_dirs.)
+    # is no regular file is not read by gitdirsearch.find_git_dirs.)
     places = [
         *([packed] if not stat.S_ISREG(mode) else []),
         *(common_dir / name for name in _READ_THROUGH),

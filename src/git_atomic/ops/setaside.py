@@ -24,7 +24,7 @@ from pathlib import Path
 
 from git_atomic.core import wholefile
 from git_atomic.core.lock import held_unless_dead
-from git_atomic.engine import checkpoint, discovery, dotgit, git, gitlinks
+from git_atomic.engine import checkpoint, discovery, dotgit, git, gitdirsearch, gitlinks
 from git_atomic.ops import context
 
 
@@ -37,7 +37,7 @@ def found_again() -> bool:
     (core/lock.held_unless_dead)."""
     here = Path(discovery.current_folder())
     done = dotgit.put_left_back(here)  # our own name, renamed once: no lock needed
-    found = discovery.find_git_dirs(here)
+    found = gitdirsearch.find_git_dirs(here)
     if found is not None and os.path.isdir(found[0]):  # (a `.git` naming nothing: nothing)
         lock = found[0] / "atomic.lock"
         with held_unless_dead(lock, "set aside what git refuses", wait=None):
@@ -68,7 +68,7 @@ def commondir_set_aside(here: Path) -> bool:
     """A linked worktree's `commondir` that is no regular file, where its git dir is in git's
     own place (`<shared>/worktrees/<name>`) and an operation is open there for it: set aside
     and written again (gitlinks.commondir_back). True when it was."""
-    found = discovery.find_git_dirs(here)
+    found = gitdirsearch.find_git_dirs(here)
     if found is None or found[0] != found[1]:
         return False  # none, or its commondir read: the shared git dir known
     git_dir = found[0]
@@ -94,7 +94,7 @@ def head_set_aside() -> bool:
     the state recover or abort goes back to (the operation's PRE-OP), read with git once a
     provisional HEAD lets it."""
     here = Path(discovery.current_folder())
-    found = discovery.find_git_dirs(here)
+    found = gitdirsearch.find_git_dirs(here)
     if found is None:
         return False
     damaged = gitlinks.head_damaged(found[0])
