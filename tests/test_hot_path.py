@@ -57,6 +57,7 @@ BEFORE_SCAN = {
         ".engine.foundmemo",  # discovery's answer kept between calls, as a hook call's
         ".engine.git",
         ".engine.gitconfig",
+        ".engine.configfiles",  # (its files, and whether one changed: from gitconfig.py)
         ".engine.gitdirfiles",  # the git dir's files git would wait on (tiny: os, stat)
         ".engine.gitlinks",  # links of yours in refs/ looked for before the scan reads a ref
         ".engine.gitoutput",  # git.py's records of what git prints, and their parsing

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Final
 
 from git_atomic.core import patterns
-from git_atomic.engine import gitconfig, objectformat
+from git_atomic.engine import configfiles, objectformat
 
 _TAG: Final = b"git-atomic found 2\n"
 _MOST: Final = 1 << 20  # a configuration file read whole for the key; past this: not kept
@@ -101,7 +101,7 @@ def key(start: str, found: tuple[Path, Path] | None) -> bytes | None:
     parts += [str(folder), _owner(folder), _entry(folder / ".git")]
     parts += [_owner(git_dir), _entry(git_dir / "HEAD"), _entry(git_dir / "commondir")]
     parts += [os.access(common / name, os.X_OK) for name in ("objects", "refs")]
-    files = gitconfig.config_files(common, git_dir)
+    files = configfiles.config_files(common, git_dir)
     system = os.environ.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig"
     for file in dict.fromkeys([*files, system]):
         text = _text(file)

@@ -12,7 +12,7 @@ import stat
 from pathlib import Path
 
 from git_atomic.core.errors import RefusedError
-from git_atomic.engine import gitconfig, gitdirfiles
+from git_atomic.engine import configfiles, gitdirfiles
 from git_atomic.engine.git import Repo
 
 
@@ -119,8 +119,8 @@ def _check_includes(git_dir: Path, common_dir: Path) -> None:
     """A file the configuration includes that would have git wait for ever (an operation's
     `git config include.path /path/to/fifo`): refused the same way (configincludes.py). A
     read of each configuration file; that module imported only where one includes anything."""
-    files = gitconfig.config_files(common_dir, git_dir)
-    if gitconfig.includes_any(files):
+    files = configfiles.config_files(common_dir, git_dir)
+    if configfiles.includes_any(files):
         from git_atomic.engine import configincludes
 
         configincludes.check_includes(files)
