@@ -60,6 +60,7 @@ BEFORE_SCAN = {
         ".engine.configfiles",  # (its files, and whether one changed: from gitconfig.py)
         ".engine.gitdirfiles",  # the git dir's files git would wait on (tiny: os, stat)
         ".engine.gitlinks",  # links of yours in refs/ looked for before the scan reads a ref
+        ".engine.gitlinkwalk",  # (the walk that finds them: split from gitlinks.py)
         ".engine.gitoutput",  # git.py's records of what git prints, and their parsing
         ".engine.gitrunner",  # Repo's layers, split from git.py: how its git calls run,
         ".engine.reflisting",  # its last refs listing, kept with our updates (typing alone)

@@ -15,7 +15,8 @@ the repository, or refuse it, once more.
 What is put back: a ref from the last line of its own reflog (what git last wrote to it); a
 ref without one is gone, and the restore makes the branches its target has; HEAD from the
 rollback's target. A link git itself may make (`core.preferSymlinkRefs`: a link whose text is
-`refs/...`, a symbolic ref git never reads through) is left alone.
+`refs/...`, a symbolic ref git never reads through) is left alone. (The walk that finds them:
+gitlinkwalk.py.)
 """
 
 from __future__ import annotations
@@ -31,14 +32,12 @@ from typing import Final
 from git_atomic.core import patterns
 from git_atomic.core.errors import RefusedError
 from git_atomic.core.lock import common_held
-from git_atomic.engine import safefs
+from git_atomic.engine import gitlinkwalk, safefs
 from git_atomic.engine.branchesours import branches_off_ours as branches_off_ours
 from git_atomic.engine.branchesours import branches_on_ours as branches_on_ours
+from git_atomic.engine.gitlinkwalk import HEAD, STATE, Thorough
 
 ASIDE: Final = "atomic-aside"  # in the worktree's git dir
-HEAD: Final = b"HEAD"
-# Pseudo-refs of the worktree's git dir git reads through a link when asked for them.
-_PSEUDO: Final = (b"HEAD", b"ORIG_HEAD", b"FETCH_HEAD")
 _COMMON: Final = b"common/"  # in the aside folder, a linked worktree's shared git dir's entries
 # A HEAD on one of our own refs is damaged too: a commit on it would move a checkpoint's ref,
 # and `git atomic gc`, retiring that ref, would take the commits made on it with it.
@@ -48,21 +47,12 @@ _HEAD_TEXT: Final = patterns.keep(
 _OID: Final = patterns.keep(rb"[0-9a-f]{40}|[0-9a-f]{64}")
 _TMP: Final = b".atomic-tmp"
 _LEFT: Final = patterns.keep(rb"\.[^/]+\.(\d+)" + re.escape(_TMP))  # `_replace`'s names
-STATE: Final = b"atomic"  # our folder in the shared git dir (Repo.state_dir)
 # What is renamed aside where it is no link (a FIFO, a file, a folder), never opened.
 _RENAMED: Final = (STATE, b"packed-refs")
 _COMMONDIR: Final = b"commondir"  # a linked worktree's git dir: where its shared git dir is
-_OURS: Final = (b"refs/atomic/ops", b"logs/refs/atomic/ops")
-_STATE_FOLDERS: Final = (b"atomic/tmp", b"atomic/logs")
 # Not looked into for our leftovers: objects, our own folders (scratch.py sweeps them), the
 # submodules' git dirs, LFS objects.
 _NOT_SWEPT: Final = frozenset({"objects", "atomic", "atomic-aside", "modules", "lfs"})
-_DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-
-
-def _git_own_symref(target: bytes) -> bool:
-    """A link git makes itself and never reads through: `refs/...` inside the git dir."""
-    return target.startswith(b"refs/") and b".." not in target.split(b"/") and b"\0" not in target
 
 
 def head_damaged(git_dir: Path) -> bool:
@@ -75,7 +65,7 @@ def head_damaged(git_dir: Path) -> bool:
 def _head_damaged(tree: safefs.Tree) -> bool:
     kind = tree.kind(HEAD)
     if kind == stat.S_IFLNK:
-        return not _git_own_symref(tree.readlink(HEAD) or b"")
+        return not gitlinkwalk.git_own_symref(tree.readlink(HEAD) or b"")
     if kind != stat.S_IFREG:
         return True  # gone, a folder, a fifo
     data = tree.read(HEAD)
@@ -116,90 +106,6 @@ def aside_holds_head(git_dir: Path) -> bool:
     return os.path.lexists(git_dir / ASIDE / "HEAD")
 
 
-# `thorough`: which of our operations' checkpoint ref folders are looked into (True: all of
-# them; a set of operation ids: those only; empty: none, only looked at).
-Thorough = bool | frozenset[bytes]
-
-
-def _links(tree: safefs.Tree, top: bytes, *, thorough: Thorough) -> Iterator[bytes]:
-    """Every link under the folder `top` (or `top` itself) that git would read through. The
-    folders' entries say what they are (no lstat each), and each folder is opened from its
-    parent's descriptor without following a link: a few thousand refs cost a few ms."""
-    kind = tree.kind(top)
-    if kind == stat.S_IFLNK:
-        if not _git_own_symref(tree.readlink(top) or b""):
-            yield top
-        return
-    fd = tree.folder(top) if kind == stat.S_IFDIR else None
-    if fd is not None:
-        yield from _walk(os.dup(fd), top, thorough=thorough)
-
-
-def _walk(fd: int, folder: bytes, *, thorough: Thorough) -> Iterator[bytes]:
-    """The links under the folder open as `fd` (closed here), as paths from the git dir. Not
-    `thorough`: the folders of our operations' checkpoint refs are looked at, not into (a
-    capture reads none of them, and writes new ones only, by git's lock and rename)."""
-    try:
-        with os.scandir(fd) as entries:
-            found = [
-                (os.fsencode(e.name), e.is_symlink(), e.is_dir(follow_symlinks=False))
-                for e in entries
-            ]
-        for name, link, folder_ in found:
-            if link:
-                if not _git_own_symref(os.readlink(name, dir_fd=fd)):
-                    yield folder + b"/" + name
-            elif folder_ and (
-                folder not in _OURS
-                or thorough is True
-                or (not isinstance(thorough, bool) and name in thorough)
-            ):
-                try:
-                    child = os.open(name, _DIR_FLAGS, dir_fd=fd)
-                except OSError:
-                    continue  # gone, or swapped for a link since: not entered
-                yield from _walk(child, folder + b"/" + name, thorough=thorough)
-    finally:
-        os.close(fd)
-
-
-def _found(tree: safefs.Tree, *, worktree: bool, common: bool, thorough: Thorough) -> list[bytes]:
-    found: list[bytes] = []
-    if worktree:
-        for name in _PSEUDO:
-            if name == HEAD:
-                continue  # HEAD is looked at by its own rule
-            if tree.kind(name) == stat.S_IFLNK and not _git_own_symref(tree.readlink(name) or b""):
-                found.append(name)
-    for top in (b"refs", b"logs"):
-        found += _links(tree, top, thorough=thorough)
-    if common:
-        # A link git would read every ref through; a FIFO it would wait on, a folder it cannot
-        # read (an operation's `rm .git/packed-refs; mkdir .git/packed-refs`).
-        if tree.kind(b"packed-refs") not in (None, stat.S_IFREG):
-            found.append(b"packed-refs")
-        # Our own folder (the journal, scan indexes, scratch files): a link there would have
-        # every file we write next land outside.
-        found += _state_links(tree)
-    return found
-
-
-def _state_links(tree: safefs.Tree) -> list[bytes]:
-    """Links in our folder where we write: the folder itself, its entries, and those of its
-    scratch and log folders. Never deeper: a private worktree of `run --isolate` lives there,
-    and the links in it are the operation's files."""
-    if tree.kind(STATE) not in (None, stat.S_IFDIR):
-        return [STATE]  # a link, or a FIFO or a file an operation put in its place
-    found: list[bytes] = []
-    for folder in (STATE, *_STATE_FOLDERS):
-        fd = tree.folder(folder)
-        if fd is None:
-            continue
-        with os.scandir(fd) as entries:
-            found += [folder + b"/" + os.fsencode(e.name) for e in entries if e.is_symlink()]
-    return sorted(found)
-
-
 def refuse_found(git_dir: Path, common_dir: Path) -> None:
     """Where an operation or an agent's turn starts, a link in refs, logs or `packed-refs` is
     yours (no operation made it): set aside, it would leave your layout changed (and a branch
@@ -208,12 +114,13 @@ def refuse_found(git_dir: Path, common_dir: Path) -> None:
     linked = git_dir != common_dir
     with safefs.Tree(os.fsencode(git_dir)) as own, safefs.Tree(os.fsencode(common_dir)) as shared:
         found = [
-            (git_dir, rel) for rel in _found(own, worktree=True, common=not linked, thorough=False)
+            (git_dir, rel)
+            for rel in gitlinkwalk.found(own, worktree=True, common=not linked, thorough=False)
         ]
         if linked:
             found += [
                 (common_dir, rel)
-                for rel in _found(shared, worktree=False, common=True, thorough=False)
+                for rel in gitlinkwalk.found(shared, worktree=False, common=True, thorough=False)
             ]
     # (Links in our own folder are ours to set aside; HEAD and the pseudo-refs are judged
     # by their own rules.)
@@ -243,7 +150,7 @@ def set_aside(
     leaves a damaged HEAD where it is. `thorough`: look into our checkpoint refs' folders too:
     all of them (`recover`), or those of the operations named (a rollback reads and writes its
     own operation's refs: every operation's would cost a walk of as many folders as there
-    were operations); a capture looks into none (see `_walk`)."""
+    were operations); a capture looks into none (see gitlinkwalk.py)."""
     if not _any_found(git_dir, common_dir, thorough) and (
         head is None or not head_damaged(git_dir)
     ):
@@ -258,9 +165,11 @@ def set_aside(
 def _any_found(git_dir: Path, common_dir: Path, thorough: Thorough) -> bool:
     linked = git_dir != common_dir
     with safefs.Tree(os.fsencode(git_dir)) as own, safefs.Tree(os.fsencode(common_dir)) as shared:
-        if _found(own, worktree=True, common=not linked, thorough=thorough):
+        if gitlinkwalk.found(own, worktree=True, common=not linked, thorough=thorough):
             return True
-        return linked and bool(_found(shared, worktree=False, common=True, thorough=thorough))
+        return linked and bool(
+            gitlinkwalk.found(shared, worktree=False, common=True, thorough=thorough)
+        )
 
 
 def _set_aside(git_dir: Path, common_dir: Path, *, head: bytes | None, thorough: Thorough) -> bool:
@@ -271,7 +180,7 @@ def _set_aside(git_dir: Path, common_dir: Path, *, head: bytes | None, thorough:
         if linked:
             places.append((shared, _COMMON, False, True))
         for tree, prefix, worktree, common in places:
-            for rel in _found(tree, worktree=worktree, common=common, thorough=thorough):
+            for rel in gitlinkwalk.found(tree, worktree=worktree, common=common, thorough=thorough):
                 if rel in _RENAMED and tree.kind(rel) != stat.S_IFLNK:
                     # never opened: a FIFO there would hang a read
                     _rename_aside(tree, rel, own, prefix + rel)
