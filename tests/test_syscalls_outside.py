@@ -1,0 +1,191 @@
+"""Nothing outside the worktree is read through a link or written: proved by the system calls
+(testing/syscalls.py, strace), not by the bytes left on the disk. A `stat` through a link reads
+nothing and a failed `open` writes nothing, yet both reached out of the worktree.
+
+A worktree holds links that lead out to a folder of its own (`outside-<random>`: files, a
+folder, a FIFO): a link where a folder was, a tracked link, a link in an ignored folder, the
+`.gitignore` and `.gitattributes` links, and the operation makes more (a folder swapped for a
+link, the gate logs' folder made one). Every command of each family runs under strace, and no
+call of git-atomic's names a path out there, holds a descriptor of one, or names a path through
+one of those links (the link itself `lstat`-ed, read, removed or renamed is fine). The user's
+command and gates may do anything: their processes are left out (`theirs`, a marker in their
+command lines). The worktree's own path runs through a link (`via -> real`): that one is the
+user's way to the worktree, and a path through it is the worktree's.
+
+One thing git itself does is let through, and only that: `git status` (our scan) and `git
+diff-files` `lstat` a tracked file's path before they see that a folder on its way is now a
+link (git's diff-lib.c, check_removed): one `lstat`, no open, its answer thrown away (the file
+is then taken as deleted). docs/limits.md says so.
+
+strace slows every process (and each command here is a new interpreter, not a fork of the
+suite's server): one scenario per command family, the two widest run with `--slow`."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+import pytest
+
+from testing import syscalls
+from testing.gitrepo import GitRepo
+
+pytestmark = pytest.mark.skipif(not syscalls.available(), reason="strace absent or not allowed")
+
+MARK = "mark-theirs"  # in the user's command and gates: their processes are left out
+
+
+class Layout:
+    """The worktree (reached through the link `via`) and the folder outside."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.outside = tmp / f"outside-{secrets.token_hex(4)}"
+        self.outside.mkdir()
+        (self.outside / "file.txt").write_bytes(b"outside\n")
+        (self.outside / "dir").mkdir()
+        (self.outside / "dir" / "inner.txt").write_bytes(b"inner\n")
+        (self.outside / "dir" / "a.py").write_bytes(b"not yours\n")
+        (self.outside / "rules").write_bytes(b"*.log\n")
+        os.mkfifo(self.outside / "fifo")
+        (tmp / "real").mkdir()
+        self.via = tmp / "via"
+        os.symlink(tmp / "real", self.via)
+        self.repo = GitRepo.create(self.via / "wt", tmp / "home")
+        self.links: list[Path] = []
+        self.repo.write("src/a.py", b"a\n")
+        self.repo.write("lib/b.py", b"b\n")
+        self.link("file.txt", "tracked-link")
+        self.repo.git("add", "-A")
+        self.repo.git("commit", "-qm", "base")
+        (self.repo.path / ".git" / "info" / "exclude").write_bytes(b"ignored/\n")
+        self.link("dir", "linkdir")
+        self.link("dir", "ignored/inlink")
+        self.link("fifo", "fifo-link")
+        self.link("rules", ".gitignore")
+        self.link("rules", ".gitattributes")
+
+    def link(self, target: str, at: str) -> Path:
+        where = self.repo.path / at
+        where.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(self.outside / target, where)
+        self.links.append(where)
+        return where
+
+    def traced(
+        self,
+        *args: str,
+        code: int = 0,
+        stdin: bytes | None = None,
+        env: dict[str, str] | None = None,
+    ) -> syscalls.Trace:
+        """`git-atomic ARGS` under strace; its exit code checked, and that nothing of ours
+        reached out (but git's one `lstat`, above)."""
+        trace = syscalls.traced(
+            args, self.repo.path, {**self.repo.env, **(env or {})}, theirs=[MARK], stdin=stdin
+        )
+        said = trace.result.stdout + trace.result.stderr
+        assert trace.result.returncode == code and "Traceback" not in said, (args, said)
+        reached = [
+            str(r)
+            for r in trace.reached(self.outside, self.links, allowed=[self.via])
+            if not _gits_lstat(r)
+        ]
+        assert reached == [], (args, reached)
+        return trace
+
+
+def _gits_lstat(reach: syscalls.Reach) -> bool:
+    """git's check_removed: a git process's `lstat` of a path through a link (not of the link's
+    target named as such, not an open)."""
+    call = reach.call
+    return (
+        call.program.split(" ", 1)[0].endswith("git")
+        and reach.how.startswith("through link")
+        and call.name in ("newfstatat", "lstat", "statx")
+        and "AT_SYMLINK_NOFOLLOW" in call.line
+    )
+
+
+def _sh(*lines: str, fail: bool = False) -> list[str]:
+    """The user's command: `lines` in a shell, marked theirs."""
+    return ["--", "sh", "-c", "; ".join([f": {MARK}", *lines, *(["exit 1"] if fail else [])])]
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> Layout:
+    return Layout(tmp_path)
+
+
+def test_the_oracle_sees_a_read_through_a_link(layout: Layout) -> None:
+    """The oracle's own check: a program that reads through the links is caught, each way."""
+    wt = layout.repo.path
+    trace = syscalls.traced(
+        (),
+        wt,
+        layout.repo.env,
+        program=["sh", "-c", "cat linkdir/inner.txt; test -f tracked-link; ls linkdir/ >&2"],
+    )
+    hows = {r.how.split(" ")[0] for r in trace.reached(layout.outside, layout.links)}
+    assert hows == {"through", "follows", "descriptor"}, hows
+    # ...and the user's own processes are left out.
+    theirs = syscalls.traced(
+        (),
+        wt,
+        layout.repo.env,
+        program=["sh", "-c", f"sh -c ': {MARK}; cat linkdir/a.py'"],
+        theirs=[MARK],
+    )
+    assert theirs.reached(layout.outside, layout.links) == []
+
+
+@pytest.mark.slow  # (six commands under strace; nothing of ours found there when written)
+def test_run_and_what_takes_an_operation_back_reach_nothing_outside(layout: Layout) -> None:
+    """`run` failing (its command swapped a folder and a tracked link for links out) and kept
+    (shadow), `rollback --op`, `undo`, `status`, `log`."""
+    out = layout.outside
+    layout.traced(
+        "run",
+        "--no-gates",
+        *_sh(
+            "echo x > src/a.py",
+            f"rm -rf lib && ln -s {out / 'dir'} lib",
+            f"rm tracked-link && ln -s {out / 'dir' / 'inner.txt'} tracked-link",
+            fail=True,
+        ),
+        code=1,
+    )
+    assert (out / "dir" / "a.py").read_bytes() == b"not yours\n"
+    layout.traced(
+        "run", "--no-gates", "--history", "shadow", *_sh(f"rm -rf src && ln -s {out / 'dir'} src")
+    )
+    op_id = json.loads(layout.traced("log", "--json").result.stdout)["operations"][0]["op_id"]
+    layout.traced("rollback", "--op", op_id)
+    assert layout.repo.read("src/a.py") == b"a\n"
+    layout.traced("undo")
+    assert os.readlink(layout.repo.path / "src") == str(out / "dir")
+    layout.traced("status")
+
+
+@pytest.mark.slow  # (seven commands under strace; nothing of ours found there when written)
+def test_a_session_gates_and_recover_reach_nothing_outside(layout: Layout) -> None:
+    """`begin`, `commit` whose gate fails after making the gate logs' folder a link out,
+    `abort`, `recover` after a kill, `gc`."""
+    repo, out = layout.repo, layout.outside
+    logs = repo.path / ".git" / "atomic" / "logs"
+    layout.traced("begin", "work")
+    repo.write("src/a.py", b"session\n")
+    gate = f": {MARK}; rm -rf {logs}; ln -s {out / 'dir'} {logs}; echo said; exit 1"
+    layout.traced("commit", "-g", gate, code=1)
+    assert sorted(os.listdir(out / "dir")) == ["a.py", "inner.txt"]
+    if os.path.islink(logs):
+        os.unlink(logs)
+    layout.traced("begin", "again")
+    repo.write("linkdir-sibling.txt", b"new\n")
+    layout.traced("abort")
+    repo.atomic("run", "--no-gates", *_sh(f"ln -s {out / 'dir'} made-link", "kill -9 $PPID"))
+    layout.links.append(repo.path / "made-link")
+    layout.traced("recover")
+    assert not os.path.lexists(repo.path / "made-link")
+    layout.traced("gc")
