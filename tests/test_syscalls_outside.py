@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -189,3 +190,37 @@ def test_a_session_gates_and_recover_reach_nothing_outside(layout: Layout) -> No
     layout.traced("recover")
     assert not os.path.lexists(repo.path / "made-link")
     layout.traced("gc")
+
+
+def _write_call(layout: Layout, n: int, path: Path) -> Sequence[dict[str, object]]:
+    base = {
+        "session_id": "s1",
+        "transcript_path": "/dev/null",
+        "cwd": str(layout.repo.path),
+        "permission_mode": "default",
+        "tool_name": "Write",
+        "tool_input": {"file_path": str(path), "content": "hi\n"},
+        "tool_use_id": f"t{n}",
+    }
+    return (
+        {**base, "hook_event_name": "PreToolUse"},
+        {**base, "hook_event_name": "PostToolUse", "tool_response": {"success": True}},
+    )
+
+
+def test_a_claude_code_turn_writing_through_links_reaches_nothing_outside(layout: Layout) -> None:
+    """Claude Code's `Write` of `linkdir/x.txt` and of `linkdir/../file.txt` (the link's
+    parent, outside): the hooks place each path without a look past the link
+    (engine/linkplace.py), and say the write is not protected."""
+    env = {"CLAUDE_PROJECT_DIR": str(layout.repo.path)}
+    wt = layout.repo.path
+    for n, path in enumerate([wt / "linkdir" / "x.txt", wt / "linkdir" / ".." / "file.txt"]):
+        pre, post = _write_call(layout, n, path)
+        layout.traced("hook", "claude-code", "PreToolUse", stdin=json.dumps(pre).encode(), env=env)
+        path.write_bytes(b"hi\n")
+        said = layout.traced(
+            "hook", "claude-code", "PostToolUse", stdin=json.dumps(post).encode(), env=env
+        )
+        assert "not protected (outside the worktree)" in said.result.stdout, said.result
+    stop = {**pre, "hook_event_name": "Stop", "stop_hook_active": False}
+    layout.traced("hook", "claude-code", "Stop", stdin=json.dumps(stop).encode(), env=env)

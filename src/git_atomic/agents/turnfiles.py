@@ -18,7 +18,7 @@ from git_atomic.agents.turnrefs import past_leftovers, written
 from git_atomic.agents.turnstate import TURN_REFS, Record, turn_message
 from git_atomic.core import patterns, records
 from git_atomic.core.errors import AtomicError
-from git_atomic.engine import git, rulefiles
+from git_atomic.engine import git, linkplace, rulefiles
 from git_atomic.engine.gittrees import folders_on_the_way
 
 if TYPE_CHECKING:  # (a later call's note of its files reads no checkpoint)
@@ -403,14 +403,13 @@ def inside(repo: git.Repo, paths: tuple[str, ...] | None) -> list[str] | None:
     for path in paths:
         if not os.path.isabs(path) or "\0" in path or not _a_file_name(path):
             return None  # no file has such a name
-        named = [
-            os.path.relpath(os.path.normpath(path), root),
-            os.path.relpath(os.path.realpath(path), real_root),
-        ]
+        # Where it really is: None where a link leads out (nothing out there is looked at).
+        real = linkplace.within(real_root, path, spellings=(root,))
+        named = [os.path.relpath(os.path.normpath(path), root), real or os.pardir]
         inside = [p for p in named if p.split(os.sep)[0] not in (".", "..", ".git")]
         if not inside or any(".git" in p.split(os.sep) for p in inside):
             return None
-        if _names_of(os.path.realpath(path)) > 1:
+        if real is not None and _names_of(os.path.join(real_root, real)) > 1:
             return None
         found += inside
     return found
@@ -420,14 +419,14 @@ def outside(repo: git.Repo, paths: tuple[str, ...] | None) -> list[str]:
     """The paths a file tool names that lead out of the worktree, by their name (`/elsewhere`,
     `../x`) or through a link in it: what the call writes there is in no checkpoint, and
     taking the turn back leaves it (nothing outside the worktree is ever written). Found as
-    `inside` places them: where the file the tool writes really is."""
-    real_root = os.path.realpath(repo.root)
+    `inside` places them, where the file the tool writes really is, without a look at anything
+    outside (engine/linkplace.py)."""
+    root, real_root = os.path.normpath(repo.root), os.path.realpath(repo.root)
     found = []
     for path in paths or ():
-        if os.path.isabs(path) and "\0" not in path and _a_file_name(path):
-            real = os.path.relpath(os.path.realpath(path), real_root)
-            if real == os.pardir or real.startswith(os.pardir + os.sep):
-                found.append(path)
+        named = os.path.isabs(path) and "\0" not in path and _a_file_name(path)
+        if named and linkplace.within(real_root, path, spellings=(root,)) is None:
+            found.append(path)
     return found
 
 

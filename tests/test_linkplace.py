@@ -1,0 +1,39 @@
+"""engine/linkplace.py: where a path named by an agent's tool (or on the command line) really
+is in the worktree, its links inside followed as text, nothing outside looked at (the system
+calls themselves: test_syscalls_outside.py)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from git_atomic.engine.linkplace import placed, within
+
+
+def test_paths_are_placed_as_the_kernel_places_them_but_never_past_the_worktree(
+    tmp_path: Path,
+) -> None:
+    top = tmp_path / "wt"
+    (top / "src" / "deep").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink("src/deep", top / "inner")  # relative, inside
+    os.symlink(top / "src", top / "whole")  # absolute, inside
+    os.symlink(tmp_path / "elsewhere", top / "out")
+    os.symlink("../elsewhere", top / "up")
+    os.symlink("loop", top / "loop")
+    root = str(top)
+    assert within(root, f"{root}/src/a.py") == "src/a.py"
+    assert within(root, f"{root}/inner/x") == "src/deep/x"
+    assert within(root, f"{root}/whole/deep/../b") == "src/b"
+    assert within(root, f"{root}/inner/../c") == "src/c"  # `..` after the link: its folder's
+    assert within(root, f"{root}/new/folder/f") == "new/folder/f"  # not there yet
+    assert within(root, root) == "."
+    for leaves in ("out/x", "up/x", "out", "src/../../x", "loop", "inner/../../../x"):
+        assert within(root, f"{root}/{leaves}") is None, leaves
+    assert within(root, str(tmp_path / "elsewhere" / "x")) is None
+    assert placed(root, f"{root}/out/x") == (None, str(tmp_path / "elsewhere" / "x"))
+    # The top as a caller spells it, through a link on the way to it.
+    os.symlink(top, tmp_path / "via")
+    assert within(root, f"{tmp_path}/via/inner/y", spellings=[str(tmp_path / "via")]) == (
+        "src/deep/y"
+    )
