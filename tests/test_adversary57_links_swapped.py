@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,6 +52,27 @@ def swap_after_check(
         return found
 
     monkeypatch.setattr(os.path, "realpath", checked)
+    return done
+
+
+def swap_after_place(
+    monkeypatch: pytest.MonkeyPatch, named: Path, swap: Callable[[], None]
+) -> list[bool]:
+    """`swap` made right after `linkplace.placed` places `named` (a report's check: its links
+    followed as text, nothing outside looked at)."""
+    from git_atomic.engine import linkplace
+
+    real = linkplace.placed
+    done: list[bool] = []
+
+    def checked(root: str, path: str, **kwargs: Any) -> tuple[str | None, str]:
+        found = real(root, path, **kwargs)
+        if path == str(named) and not done:
+            swap()
+            done.append(True)
+        return found
+
+    monkeypatch.setattr(linkplace, "placed", checked)
     return done
 
 
@@ -119,7 +141,7 @@ def test_a_report_made_a_link_after_its_check_is_not_read_through(
             os.rename(top / "reports", top / "kept")
             (top / "reports").symlink_to(seen[0].parent)
 
-    done = swap_after_check(monkeypatch, report, swap)
+    done = swap_after_place(monkeypatch, report, swap)
     with pytest.raises(CoverageError) as caught:
         read_coverage(report, worktree=top)
     assert str(caught.value) == (

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from git_atomic.core.errors import UsageError
+from git_atomic.engine import linkplace
 
 
 def worktree_paths(root: Path, cwd: Path, given: Sequence[str]) -> tuple[bytes, ...]:
@@ -55,9 +56,9 @@ def _one(real_root: str, rel_cwd: str, text: str) -> bytes:
             )
     full = os.path.join(real_root, joined)
     if os.path.islink(full):
-        resolved = os.path.realpath(full)
-        inside = os.path.relpath(resolved, real_root)
-        if _leaves(inside) or inside.split(os.sep)[0].lower() == ".git":
+        # Where it leads, from its text: nothing outside is looked at (engine/linkplace.py).
+        inside = linkplace.within(real_root, full)
+        if inside is None or inside.split(os.sep)[0].lower() == ".git":
             raise UsageError(
                 f"{text}: is a symbolic link that leads outside the repository; refused"
             )

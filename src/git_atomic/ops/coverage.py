@@ -54,12 +54,15 @@ def _report_bytes(path: Path, worktree: Path | None) -> bytes:
     from git_atomic.core import wholefile
 
     if worktree is not None:
+        from git_atomic.engine import linkplace
+
         top = os.path.realpath(worktree)
         full = os.path.join(top, path)
-        real = os.path.realpath(full)
-        if os.path.commonpath([real, top]) == top:
+        # Where it is, its links inside followed as text: nothing outside is looked at.
+        rel, real = linkplace.placed(top, full)
+        if rel is not None:
             try:
-                return wholefile.read_beneath(top, os.path.relpath(real, top))
+                return wholefile.read_beneath(top, rel)
             except OSError as e:
                 if e.errno in (errno.ELOOP, errno.ENOTDIR):
                     _fail(path, "a link came on its way while it was read: not read")
