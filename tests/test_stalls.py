@@ -1,6 +1,7 @@
 """A FIFO (or a device, through a link git follows) where git reads its rules: `git status`
-itself waits on it for ever. A capture hung with it (the rollback, `abort`, `recover`, with
-nothing said, and SIGTERM only marked), until killed. Now refused by name, exit 3, nothing
+itself waits on it for ever (a link in the git dir is refused as a link, never followed). A
+capture hung with it (the rollback, `abort`, `recover`, with nothing said, and SIGTERM only
+marked), until killed. Now refused by name, exit 3, nothing
 changed, every git process it had started stopped; once the file is gone, `recover` is exact.
 Judged from the disk (oracle.walk: bytes, modes, links)."""
 
@@ -74,7 +75,10 @@ def _interrupted(repo: GitRepo) -> bool:
 def _refused(res: subprocess.CompletedProcess[str], repo: GitRepo, case: str) -> None:
     assert res.returncode == 3, (res.returncode, res.stdout, res.stderr)
     lines = [line for line in res.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "wait for ever" in lines[0], res.stderr
+    # A link in the git dir is refused as a link, from an `lstat`: what it names (a device) is
+    # never looked at (test_syscalls_outside.py).
+    said = "is a symbolic link" if CASES[case][1] == "device" else "wait for ever"
+    assert len(lines) == 1 and said in lines[0], res.stderr
     rel, _ = CASES[case]
     assert rel in lines[0], (rel, lines[0])
     assert not _git_processes_in(repo.path), "a git left waiting on the file"

@@ -228,13 +228,18 @@ def test_a_claude_code_turn_writing_through_links_reaches_nothing_outside(layout
 
 def test_refusals_of_links_reach_nothing_outside(layout: Layout) -> None:
     """A selective rollback of a link out (exit 2), a coverage report reached through one (the
-    gate fails: exit 1), a `.gitmodules` link (exit 3): each refused from an `lstat` and the
-    link's text, nothing it leads to looked at."""
+    gate fails: exit 1), a `.gitmodules` link and a link in `.git/info/` (exit 3): each
+    refused from an `lstat` and the link's text, nothing it leads to looked at."""
     layout.traced("rollback", "--to", "HEAD", "--", "linkdir", code=2)
     gate = f'[[gates]]\nname = "c"\nrun = ": {MARK}"\ncoverage = {{ report = "linkdir/c.json" }}\n'
     layout.repo.write(".git-atomic.toml", gate.encode())
     said = layout.traced("run", *_sh("true"), code=1)
     assert "outside the worktree: not read" in said.result.stderr, said.result.stderr
     os.unlink(layout.repo.path / ".git-atomic.toml")
-    layout.link("rules", ".gitmodules")
+    modules = layout.link("rules", ".gitmodules")
     layout.traced("run", "--no-gates", *_sh("true"), code=3)
+    os.unlink(modules)
+    layout.links.remove(modules)
+    (layout.repo.path / ".git" / "info" / "attributes").symlink_to(layout.outside / "rules")
+    layout.links.append(layout.repo.path / ".git" / "info" / "attributes")
+    layout.traced("begin", "x", code=3)

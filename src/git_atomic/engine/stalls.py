@@ -92,12 +92,25 @@ def linked(shown: str) -> RefusedError:
 
 
 def check_git_dir(repo: Repo) -> None:
-    """Refuse a rule file of the git dir, or one the configuration names (`core.excludesFile`,
-    `core.attributesFile`, or their defaults), that would stall git (followed through a link,
-    as git follows it); and a file of the git dir git reads that is a link (or is in a folder
-    that is one): git reads through it, we never do (`info/exclude`, `info/attributes`,
-    `info/sparse-checkout`, `shallow`, `objects/info/alternates`). The files the configuration names
-    are yours, wherever they are: a link there is followed, as git follows it."""
+    """Refuse, first, a file of the git dir git reads that is a link (or is in a folder that
+    is one), from its `lstat`: git reads through it, we never do (`info/exclude`,
+    `info/attributes`, `info/sparse-checkout`, `shallow`, `objects/info/alternates`). Then a
+    rule file of the git dir, or one the configuration names (`core.excludesFile`,
+    `core.attributesFile`, or their defaults), that would stall git. The files the
+    configuration names are yours, wherever they are: a link there is followed, as git
+    follows it."""
+    # Links first, from an `lstat`: what one names is never looked at, not even by `stat` (one
+    # to a device is refused as a link: git would read it, we never do).
+    for common, name in (*_GIT_DIR_FILES, *_READ_THROUGH):
+        base = repo.common_dir if common else repo.git_dir
+        with safefs.Tree(os.fsencode(base)) as tree:
+            rel = os.fsencode(name)
+            for part in (*_folders_of(rel), rel):
+                # (`objects` itself, a link to a store elsewhere, is a layout of yours: git
+                # reads its objects, not its rules, there.)
+                if part != b"objects" and tree.kind(part) == stat.S_IFLNK:
+                    raise linked(os.path.join(base, os.fsdecode(part)))
+    # Then what stalls git, now that none of the git dir's is a link.
     places = [
         os.path.join(repo.common_dir if common else repo.git_dir, name)
         for common, name in _GIT_DIR_FILES
@@ -117,16 +130,6 @@ def check_git_dir(repo: Repo) -> None:
             raise refusal(path, st.st_mode)
         if stat.S_ISDIR(st.st_mode) and path in excludes:
             raise unusable(path)
-    # Then links (one to a device said as the device above: what git would do with it).
-    for common, name in (*_GIT_DIR_FILES, *_READ_THROUGH):
-        base = repo.common_dir if common else repo.git_dir
-        with safefs.Tree(os.fsencode(base)) as tree:
-            rel = os.fsencode(name)
-            for part in (*_folders_of(rel), rel):
-                # (`objects` itself, a link to a store elsewhere, is a layout of yours: git
-                # reads its objects, not its rules, there.)
-                if part != b"objects" and tree.kind(part) == stat.S_IFLNK:
-                    raise linked(os.path.join(base, os.fsdecode(part)))
 
 
 def _null_device(st: os.stat_result) -> bool:
