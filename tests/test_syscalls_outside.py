@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from testing import syscalls
+from testing.agents import claude_hook
 from testing.gitrepo import GitRepo
 
 pytestmark = pytest.mark.skipif(not syscalls.available(), reason="strace absent or not allowed")
@@ -82,7 +83,9 @@ class Layout:
         env: dict[str, str] | None = None,
     ) -> syscalls.Trace:
         """`git-atomic ARGS` under strace; its exit code checked, and that nothing of ours
-        reached out (but git's one `lstat`, above)."""
+        reached out (but git's one `lstat`, above). The links are those there as it starts
+        (and those its calls make)."""
+        links = [p for p in self.links if p.is_symlink()]
         trace = syscalls.traced(
             args, self.repo.path, {**self.repo.env, **(env or {})}, theirs=[MARK], stdin=stdin
         )
@@ -90,7 +93,7 @@ class Layout:
         assert trace.result.returncode == code and "Traceback" not in said, (args, said)
         reached = [
             str(r)
-            for r in trace.reached(self.outside, self.links, allowed=[self.via])
+            for r in trace.reached(self.outside, links, allowed=[self.via])
             if not _gits_lstat(r)
         ]
         assert reached == [], (args, reached)
@@ -222,6 +225,15 @@ def test_a_claude_code_turn_writing_through_links_reaches_nothing_outside(layout
             "hook", "claude-code", "PostToolUse", stdin=json.dumps(post).encode(), env=env
         )
         assert "not protected (outside the worktree)" in said.result.stdout, said.result
+    # The worktree spelled through the link on the way to it (`via/wt`, as CLAUDE_PROJECT_DIR
+    # names it) is the worktree: a Write there, and a shell call run there, are protected.
+    for n, (tool, tool_input) in enumerate(
+        [("Write", {"file_path": str(wt / "src" / "a.py")}), ("Bash", {"command": "true"})]
+    ):
+        call = {"tool_name": tool, "tool_input": tool_input, "tool_use_id": f"v{n}"}
+        claude_hook(layout.repo, "s1", "PreToolUse", **call)
+        said = claude_hook(layout.repo, "s1", "PostToolUse", **call, tool_response={})
+        assert "not protected" not in said.stdout, said.stdout
     stop = {**pre, "hook_event_name": "Stop", "stop_hook_active": False}
     layout.traced("hook", "claude-code", "Stop", stdin=json.dumps(stop).encode(), env=env)
 

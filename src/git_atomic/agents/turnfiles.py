@@ -399,12 +399,13 @@ def inside(repo: git.Repo, paths: tuple[str, ...] | None) -> list[str] | None:
     if paths is None:
         return None
     root, real_root = os.path.normpath(repo.root), os.path.realpath(repo.root)
+    tops = linkplace.spelled_tops(str(repo.root), real_root)
     found: list[str] = []
     for path in paths:
         if not os.path.isabs(path) or "\0" in path or not _a_file_name(path):
             return None  # no file has such a name
         # Where it really is: None where a link leads out (nothing out there is looked at).
-        real = linkplace.within(real_root, path, spellings=(root,))
+        real = linkplace.within(real_root, path, spellings=tops)
         named = [os.path.relpath(os.path.normpath(path), root), real or os.pardir]
         inside = [p for p in named if p.split(os.sep)[0] not in (".", "..", ".git")]
         if not inside or any(".git" in p.split(os.sep) for p in inside):
@@ -421,11 +422,12 @@ def outside(repo: git.Repo, paths: tuple[str, ...] | None) -> list[str]:
     taking the turn back leaves it (nothing outside the worktree is ever written). Found as
     `inside` places them, where the file the tool writes really is, without a look at anything
     outside (engine/linkplace.py)."""
-    root, real_root = os.path.normpath(repo.root), os.path.realpath(repo.root)
+    real_root = os.path.realpath(repo.root)
+    tops = linkplace.spelled_tops(str(repo.root), real_root)
     found = []
     for path in paths or ():
         named = os.path.isabs(path) and "\0" not in path and _a_file_name(path)
-        if named and linkplace.within(real_root, path, spellings=(root,)) is None:
+        if named and linkplace.within(real_root, path, spellings=tops) is None:
             found.append(path)
     return found
 
