@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -255,3 +256,53 @@ def test_refusals_of_links_reach_nothing_outside(layout: Layout) -> None:
     (layout.repo.path / ".git" / "info" / "attributes").symlink_to(layout.outside / "rules")
     layout.links.append(layout.repo.path / ".git" / "info" / "attributes")
     layout.traced("begin", "x", code=3)
+
+
+@pytest.mark.slow  # (the MCP server and three tool calls under strace; nothing found)
+def test_the_mcp_servers_tool_calls_reach_nothing_outside(layout: Layout, tmp_path: Path) -> None:
+    """`git atomic mcp` answering `status`, `begin` and `abort`: the server and the children it
+    starts for each call. Its stdin is held open until the three answers are out (a closed one
+    ends the server before it answers), by a shell loop that is ours to trace too."""
+    hello = {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    }
+    calls = [("status", {}), ("begin", {"name": "x"}), ("abort", {})]
+    lines = [
+        {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": hello},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        *(
+            {
+                "jsonrpc": "2.0",
+                "id": n,
+                "method": "tools/call",
+                "params": {"name": t, "arguments": a},
+            }
+            for n, (t, a) in enumerate(calls, start=1)
+        ),
+    ]
+    asked, answers = tmp_path / "asked.jsonl", tmp_path / "answers.jsonl"
+    asked.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    wait = f"while [ $(grep -c '\"id\":[123],' {answers}) -lt 3 ]; do sleep 0.05; done"
+    server = f"{sys.executable} -m git_atomic mcp > {answers}"
+    trace = syscalls.traced(
+        (),
+        layout.repo.path,
+        layout.repo.env,
+        program=["sh", "-c", f"(cat {asked}; {wait}) | {server}"],
+        timeout=120,
+    )
+    assert trace.result.returncode == 0, trace.result.stderr
+    said = [json.loads(line) for line in answers.read_text().splitlines()]
+    by_id = {a["id"]: a for a in said}
+    assert sorted(by_id) == [0, 1, 2, 3], said
+    # (The calls may run at once, `abort` before `begin`: it is not judged.)
+    assert not any(by_id[n].get("error") or by_id[n]["result"].get("isError") for n in (0, 1, 2))
+    links = [p for p in layout.links if p.is_symlink()]
+    reached = [
+        str(r)
+        for r in trace.reached(layout.outside, links, allowed=[layout.via])
+        if not _gits_lstat(r)
+    ]
+    assert reached == [], reached
