@@ -8,7 +8,9 @@ the processes it starts) under `strace -f -ff -yy`, and the calls of every proce
 the process's working folder (which `-yy` prints), and whether the call follows a link at the
 last step of that path. The user's command and gates may do anything: the processes that
 `exec` a program whose argument list holds one of `theirs` (a marker the test put in the command
-line) are left out from that `exec` on, with everything they start.
+line) are not ours from that `exec` on, with everything they start; their calls only tell
+which links they made or removed. The calls are ordered by time (`-ttt`), so a link is judged
+where it stood when the call was made: one a command swapped in, or our rollback took away.
 
 `Trace.reached(outside, links)` lists the calls that reached into `outside`: naming a path there,
 holding a descriptor of a file there, or naming a path through one of `links` (a link of the
@@ -114,12 +116,12 @@ class Reach:
 @dataclass
 class Trace:
     result: subprocess.CompletedProcess[str]
-    calls: list[Call] = field(default_factory=list)  # of our processes, in each one's order
+    calls: list[Call] = field(default_factory=list)  # every process's, in time order
     pids: int = 0  # processes of ours seen
 
     def paths(self) -> set[bytes]:
         """Every path a call of ours named, absolute."""
-        return {n.path for c in self.calls for n in c.named}
+        return {n.path for c in self.calls if c.ours for n in c.named}
 
     def reached(
         self, outside: Path, links: Iterable[Path], *, allowed: Iterable[Path] = ()
@@ -166,8 +168,9 @@ def traced(
     timeout: float = 120,
     program: Sequence[str] | None = None,
 ) -> Trace:
-    """`python -m git_atomic ARGS` (or `program`) run under strace in `cwd`; its calls, but
-    for those of the processes that exec a program whose arguments hold one of `theirs`."""
+    """`python -m git_atomic ARGS` (or `program`) run under strace in `cwd`; its calls, each
+    marked ours but for those of a process from its exec of a program whose arguments hold one
+    of `theirs` on (and of what it starts): those are kept to follow the links they make."""
     argv = list(program) if program is not None else [sys.executable, "-m", "git_atomic", *args]
     full_env = {**env, "GIT_ATOMIC_HELPER": "0"}
     folder = tempfile.mkdtemp(prefix="git-atomic-strace-")
