@@ -37,42 +37,28 @@ def untouched(seen: tuple[Path, bytes, int]) -> None:
     assert path.read_bytes() == data and path.stat().st_mtime_ns == mtime
 
 
-def swap_after_check(
-    monkeypatch: pytest.MonkeyPatch, named: Path, swap: Callable[[], None]
-) -> list[bool]:
-    """`swap` made right after `realpath(named)` answers (the check's look at the path)."""
-    real = os.path.realpath
-    done: list[bool] = []
-
-    def checked(path: object, *args: object, **kwargs: object) -> str:
-        found = real(path, *args, **kwargs)  # type: ignore[arg-type]
-        if os.fspath(path) == str(named) and not done:  # type: ignore[arg-type]
-            swap()
-            done.append(True)
-        return found
-
-    monkeypatch.setattr(os.path, "realpath", checked)
-    return done
-
-
 def swap_after_place(
     monkeypatch: pytest.MonkeyPatch, named: Path, swap: Callable[[], None]
 ) -> list[bool]:
-    """`swap` made right after `linkplace.placed` places `named` (a report's check: its links
-    followed as text, nothing outside looked at)."""
-    from git_atomic.engine import linkplace
+    """`swap` made right after the check of `named` answers: `linkplace.placed` (a report's,
+    or a configuration file's that is a link: its links followed as text, nothing outside
+    looked at), or the configuration's `lstat` of its file (`_linked`)."""
+    from git_atomic.core import config, linkplace
 
-    real = linkplace.placed
     done: list[bool] = []
 
-    def checked(root: str, path: str, **kwargs: Any) -> tuple[str | None, str]:
-        found = real(root, path, **kwargs)
-        if path == str(named) and not done:
-            swap()
-            done.append(True)
-        return found
+    def after(real: Callable[..., Any]) -> Callable[..., Any]:
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            found = real(*args, **kwargs)
+            if str(named) in (os.fspath(a) for a in args) and not done:
+                swap()
+                done.append(True)
+            return found
 
-    monkeypatch.setattr(linkplace, "placed", checked)
+        return checked
+
+    monkeypatch.setattr(linkplace, "placed", after(linkplace.placed))
+    monkeypatch.setattr(config, "_linked", after(config._linked))
     return done
 
 
@@ -98,7 +84,7 @@ def test_a_configuration_made_a_link_after_its_check_is_not_read_through(
     (top / name).write_bytes(ours)
     seen = outside(tmp_path / "elsewhere" / name, theirs)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    done = swap_after_check(monkeypatch, top / name, to_link(top / name, seen[0]))
+    done = swap_after_place(monkeypatch, top / name, to_link(top / name, seen[0]))
     if name == ".git-atomic.toml":
         with pytest.raises(ConfigError) as caught:
             config.load_config(top)

@@ -221,7 +221,7 @@ HOOK = (SESSION - {f"{PKG}.commands.session", f"{PKG}.ops.output", f"{PKG}.ops.r
         ".agents.turnabandoned",  # turns whose session never came back (split from turn.py)
         ".agents.turnsteps",  # how a window becomes a step (split from turn.py)
         ".agents.turnfiles",  # the files a file tool names: noted, claimed (from turnsteps.py)
-        ".engine.linkplace",  # where a named file really is, nothing outside looked at
+        ".core.linkplace",  # where a named file really is, nothing outside looked at
         ".agents.turnrefs",  # a turn's checkpoint refs written and dropped (from turnsteps.py)
         ".agents.turnbeside",  # what a window notes of the git dir beside it (from turnsteps.py)
         ".agents.turnothers",  # other sessions' steps inside a window (from turnsteps.py)

@@ -1,4 +1,4 @@
-"""engine/linkplace.py: where a path named by an agent's tool (or on the command line) really
+"""core/linkplace.py: where a path named by an agent's tool (or on the command line) really
 is in the worktree, its links inside followed as text, nothing outside looked at (the system
 calls themselves: test_syscalls_outside.py)."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from git_atomic.engine.linkplace import placed, within
+from git_atomic.core.linkplace import placed, within
 
 
 def test_paths_are_placed_as_the_kernel_places_them_but_never_past_the_worktree(

@@ -215,7 +215,7 @@ def _write_call(layout: Layout, n: int, path: Path) -> Sequence[dict[str, object
 def test_a_claude_code_turn_writing_through_links_reaches_nothing_outside(layout: Layout) -> None:
     """Claude Code's `Write` of `linkdir/x.txt` and of `linkdir/../file.txt` (the link's
     parent, outside): the hooks place each path without a look past the link
-    (engine/linkplace.py), and say the write is not protected."""
+    (core/linkplace.py), and say the write is not protected."""
     env = {"CLAUDE_PROJECT_DIR": str(layout.repo.path)}
     wt = layout.repo.path
     for n, path in enumerate([wt / "linkdir" / "x.txt", wt / "linkdir" / ".." / "file.txt"]):
@@ -240,10 +240,17 @@ def test_a_claude_code_turn_writing_through_links_reaches_nothing_outside(layout
 
 
 def test_refusals_of_links_reach_nothing_outside(layout: Layout) -> None:
-    """A selective rollback of a link out (exit 2), a coverage report reached through one (the
+    """A selective rollback of a link out (exit 2), a `.git-atomic.toml` link out (exit 2; a
+    `pyproject.toml` one is not ours: not read), a coverage report reached through one (the
     gate fails: exit 1), a `.gitmodules` link and a link in `.git/info/` (exit 3): each
     refused from an `lstat` and the link's text, nothing it leads to looked at."""
     layout.traced("rollback", "--to", "HEAD", "--", "linkdir", code=2)
+    own = layout.link("rules", ".git-atomic.toml")
+    layout.link("rules", "pyproject.toml")  # a project file shared from elsewhere: not ours
+    said = layout.traced("run", *_sh("true"), code=2)
+    assert "outside the worktree: not read" in said.result.stderr, said.result.stderr
+    own.unlink()
+    layout.traced("status")
     gate = f'[[gates]]\nname = "c"\nrun = ": {MARK}"\ncoverage = {{ report = "linkdir/c.json" }}\n'
     layout.repo.write(".git-atomic.toml", gate.encode())
     said = layout.traced("run", *_sh("true"), code=1)

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Final
 from git_atomic.agents import turnkeys, turnothers
 from git_atomic.agents.turnrefs import past_leftovers, written
 from git_atomic.agents.turnstate import TURN_REFS, Record, turn_message
-from git_atomic.core import patterns, records
+from git_atomic.core import linkplace, patterns, records
 from git_atomic.core.errors import AtomicError
-from git_atomic.engine import git, linkplace, rulefiles
+from git_atomic.engine import git, rulefiles
 from git_atomic.engine.gittrees import folders_on_the_way
 
 if TYPE_CHECKING:  # (a later call's note of its files reads no checkpoint)
@@ -421,7 +421,7 @@ def outside(repo: git.Repo, paths: tuple[str, ...] | None) -> list[str]:
     `../x`) or through a link in it: what the call writes there is in no checkpoint, and
     taking the turn back leaves it (nothing outside the worktree is ever written). Found as
     `inside` places them, where the file the tool writes really is, without a look at anything
-    outside (engine/linkplace.py)."""
+    outside (core/linkplace.py)."""
     real_root = os.path.realpath(repo.root)
     tops = linkplace.spelled_tops(str(repo.root), real_root)
     found = []

@@ -15,8 +15,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from git_atomic.core import linkplace
 from git_atomic.core.errors import UsageError
-from git_atomic.engine import linkplace
 
 
 def worktree_paths(root: Path, cwd: Path, given: Sequence[str]) -> tuple[bytes, ...]:
@@ -56,7 +56,7 @@ def _one(real_root: str, rel_cwd: str, text: str) -> bytes:
             )
     full = os.path.join(real_root, joined)
     if os.path.islink(full):
-        # Where it leads, from its text: nothing outside is looked at (engine/linkplace.py).
+        # Where it leads, from its text: nothing outside is looked at (core/linkplace.py).
         inside = linkplace.within(real_root, full)
         if inside is None or inside.split(os.sep)[0].lower() == ".git":
             raise UsageError(

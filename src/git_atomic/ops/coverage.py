@@ -54,7 +54,7 @@ def _report_bytes(path: Path, worktree: Path | None) -> bytes:
     from git_atomic.core import wholefile
 
     if worktree is not None:
-        from git_atomic.engine import linkplace
+        from git_atomic.core import linkplace
 
         top = os.path.realpath(worktree)
         full = os.path.join(top, path)

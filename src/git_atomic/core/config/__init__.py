@@ -7,6 +7,8 @@ from this package.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Final
 
@@ -51,10 +53,10 @@ PYPROJECT_TABLE: Final = "tool.git-atomic"
 def load_config(root: Path) -> Config:
     """The configuration of the repository whose top level is `root`; defaults if it has none."""
     own = root / CONFIG_FILE
-    if own.exists():
+    if _there(own):
         return ConfigReader(own, prefix="").config(_parse(own, CONFIG_FILE))
     pyproject = root / PYPROJECT_FILE
-    if not pyproject.exists():
+    if not _there(pyproject):
         return Config()
     data = _parse(pyproject, PYPROJECT_FILE, only_if_mentioned=True)
     tool = data.get("tool")
@@ -96,9 +98,8 @@ def capture_settings(root: Path) -> tuple[int | None, tuple[str, ...]]:
     """`max_new_file_size` and `protect`, for a capture: never an error (a malformed
     configuration is refused by the command that reads it; a rescue must still be taken)."""
     for name in (CONFIG_FILE, PYPROJECT_FILE):
-        try:
-            st = (root / name).stat()
-        except OSError:
+        st = _looked_at(root / name)
+        if st is None:
             continue
         key = (root / name, st.st_mtime_ns, st.st_size)
         if key not in _capture_memo:
@@ -111,24 +112,62 @@ def capture_settings(root: Path) -> tuple[int | None, tuple[str, ...]]:
     return DEFAULT_MAX_NEW_FILE_SIZE, ()
 
 
+def _looked_at(path: Path) -> os.stat_result | None:
+    """The file at `path` (a file of the worktree's top), as `stat` sees it where it is in the
+    worktree; a link out of it is looked at itself (`lstat`), never what it names. None: none."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISLNK(st.st_mode):
+        return st
+    from git_atomic.core import linkplace  # (a link there only: off the hot path)
+
+    top = os.path.realpath(path.parent)
+    rel = linkplace.within(top, os.path.join(top, path.name))
+    try:
+        return st if rel is None else os.lstat(os.path.join(top, rel))
+    except OSError:
+        return None  # a link to nothing in the worktree: as `exists()` said, none
+
+
+def _linked(path: Path) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _there(path: Path) -> bool:
+    """Whether the configuration file is there: one that is a link out of the worktree is (it
+    is then refused by name, unread), one that leads to nothing in it is not."""
+    return _looked_at(path) is not None
+
+
 def _parse(path: Path, label: str, *, only_if_mentioned: bool = False) -> dict[str, object]:
     import errno
-    import os
 
     from git_atomic.core import wholefile
 
     # Never read through a link out of the worktree (an operation can make the file one: a
-    # limit read from elsewhere would govern what its own rollback holds), nor a FIFO. A link
-    # in it is read as the file it names: that file's real path, opened folder by folder from
-    # the top with no link followed, so a link swapped in after the check is never read through.
-    real = os.path.realpath(path)
+    # limit read from elsewhere would govern what its own rollback holds), nor a FIFO; where a
+    # link leads is worked out from its text, nothing outside looked at (core/linkplace.py). A
+    # link in it is read as the file it names: that file's real path, opened folder by folder
+    # from the top with no link followed, so a link swapped in after the check is never read
+    # through.
     top = os.path.realpath(path.parent)
-    if os.path.commonpath([real, top]) != top:
+    rel: str | None = path.name
+    real = os.path.join(top, path.name)
+    if _linked(path):
+        from git_atomic.core import linkplace  # (a link there only: off the hot path)
+
+        rel, real = linkplace.placed(top, real)
+    if rel is None:
         if only_if_mentioned:
             return {}  # a project file of yours, shared from elsewhere: never ours to read
         raise ConfigError(f"{label}: a link to {real}, outside the worktree: not read")
     try:
-        raw = wholefile.read_beneath(top, os.path.relpath(real, top))
+        raw = wholefile.read_beneath(top, rel)
     except OSError as e:
         if e.errno not in (errno.ELOOP, errno.ENOTDIR):
             raise ConfigError(f"{label}: cannot read: {e.strerror or e}") from None
