@@ -18,7 +18,7 @@ link (git's diff-lib.c, check_removed): one `lstat`, no open, its answer thrown 
 is then taken as deleted). docs/limits.md says so.
 
 strace slows every process (and each command here is a new interpreter, not a fork of the
-suite's server): one scenario per command family, the two widest run with `--slow`."""
+suite's server): one scenario per command family (the MCP server's with `--slow`)."""
 
 from __future__ import annotations
 
@@ -145,7 +145,6 @@ def test_the_oracle_sees_a_read_through_a_link(layout: Layout) -> None:
     assert theirs.reached(layout.outside, layout.links) == []
 
 
-@pytest.mark.slow  # (six commands under strace; nothing of ours found there when written)
 def test_run_and_what_takes_an_operation_back_reach_nothing_outside(layout: Layout) -> None:
     """`run` failing (its command swapped a folder and a tracked link for links out) and kept
     (shadow), `rollback --op`, `undo`, `status`, `log`."""
@@ -173,7 +172,6 @@ def test_run_and_what_takes_an_operation_back_reach_nothing_outside(layout: Layo
     layout.traced("status")
 
 
-@pytest.mark.slow  # (seven commands under strace; nothing of ours found there when written)
 def test_a_session_gates_and_recover_reach_nothing_outside(layout: Layout) -> None:
     """`begin`, `commit` whose gate fails after making the gate logs' folder a link out,
     `abort`, `recover` after a kill, `gc`."""
