@@ -29,7 +29,9 @@ import pytest
 import test_adversary59_git_merges as merges
 import test_git_cases_more as more
 
-FLAVOURS = ("turn", "shadow", "commits", "effect", "begin", "begin-commits", "recover")
+# begin/abort and begin/commit play what a failed run and commits mode play, each family
+# found without a defect there when written (stop 59): left out to keep the suite short.
+FLAVOURS = ("turn", "shadow", "commits", "effect", "recover")
 CASES: list[more.Case] = []
 
 

@@ -28,7 +28,9 @@ from pathlib import Path
 import pytest
 import test_git_cases_more as more
 
-FLAVOURS = ("turn", "shadow", "commits", "effect", "begin", "begin-commits", "recover")
+# begin/abort and begin/commit play what a failed run and commits mode play, each family
+# found without a defect there when written (stop 59): left out to keep the suite short.
+FLAVOURS = ("turn", "shadow", "commits", "effect", "recover")
 HALFWAY = ("shadow", "commits", "begin", "recover")
 CASES: list[more.Case] = []
 
