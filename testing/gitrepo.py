@@ -440,11 +440,10 @@ def helper_pids(root: Path) -> list[int]:
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                argv = fh.read().split(b"\0")
-        except OSError:
+        line = _cmdline(entry)
+        if b"git_atomic.cli.helperd" not in line:
             continue
+        argv = line.split(b"\0")
         if any(b"git_atomic.cli.helperd" in a for a in argv) and any(
             a.startswith(inside) and a.endswith(b"/.git/atomic/helper") for a in argv
         ):
@@ -452,12 +451,33 @@ def helper_pids(root: Path) -> list[int]:
     return sorted(pids)
 
 
-def stop_helpers(root: Path) -> None:
-    """Stop the warm helpers of the repositories under root, and wait until they are gone."""
+def _cmdline(pid: str) -> bytes:
+    """A process's command line, read whole (b"" when it is gone or has none). The suite looks
+    through every process's after each test (conftest.py): plain reads of the descriptor cost
+    half what a buffered file object does."""
+    try:
+        fd = os.open(f"/proc/{pid}/cmdline", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return b""
+    chunks = []
+    try:
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
+def stop_helpers(root: Path) -> list[int]:
+    """Stop the warm helpers of the repositories under root, and wait until they are gone; the
+    pids of those it found."""
     import signal
     import time
 
-    for pid in helper_pids(root):
+    found = helper_pids(root)
+    for pid in found:
         for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
             try:
                 os.kill(pid, sig)
@@ -468,6 +488,7 @@ def stop_helpers(root: Path) -> None:
                 time.sleep(0.02)
             if not _running(pid):
                 break
+    return found
 
 
 def _running(pid: int) -> bool:

@@ -125,11 +125,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _no_helper_left(request: pytest.FixtureRequest) -> Iterator[None]:
-    """The warm helpers a test's commands started (core/helper.py) end with the test."""
+    """The warm helpers a test's commands started (core/helper.py) end with the test. The
+    processes are looked through once when none is found (a few ms a test: the suite's
+    thousands of tests), again after those found are stopped."""
     yield
     tmp = request.node.funcargs.get("tmp_path")
-    if isinstance(tmp, Path):
-        stop_helpers(tmp)
+    if isinstance(tmp, Path) and stop_helpers(tmp):
         assert not helper_pids(tmp), "a warm helper outlived its test"
 
 
