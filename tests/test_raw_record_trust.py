@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -54,6 +55,12 @@ def _raw_only(repo: GitRepo, how: str) -> bytes:
 
 
 def _setup(repo: GitRepo, how: str) -> None:
+    _build(repo, how)
+    time.sleep(1.1)  # older than a second: the record keeps them (a timestamp's granularity)
+    _captures(repo)
+
+
+def _build(repo: GitRepo, how: str) -> None:
     repo.write(".gitattributes", b"* text eol=lf\n")
     for name in FILES:
         repo.write(name, LF)
@@ -65,31 +72,60 @@ def _setup(repo: GitRepo, how: str) -> None:
     # every filesystem).
     repo.write("aside.keep", b"one\r\ntwo\r\n")
     repo.write(".git/info/exclude", b"aside.keep\n")
-    time.sleep(1.1)  # older than a second: the record keeps them (a timestamp's granularity)
+
+
+def _captures(repo: GitRepo) -> None:
+    """Two captures: the first keeps the raw record, the second checks it and stamps it."""
     repo.atomic("run", "--no-gates", "--", "true")
     repo.atomic("run", "--no-gates", "--", "true")
     stamps = [p for p in (repo.path / ".git" / "atomic").iterdir() if p.name.endswith(".since")]
     assert stamps, "the raw record's stamp: the next capture trusts it"
 
 
+HOWS = ["crlf in place", "same size, mtime put back", "renamed over", "old file renamed over"]
+
+
+def _after(started: float, wait: float = 1.1) -> None:
+    """Sleep until `wait` seconds have passed since `started` (time.monotonic())."""
+    time.sleep(max(0.0, started + wait - time.monotonic()))
+
+
 @pytest.mark.parametrize("wait", [False, True], ids=["same second", "a second later"])
-@pytest.mark.parametrize(
-    "how", ["crlf in place", "same size, mtime put back", "renamed over", "old file renamed over"]
-)
-def test_a_raw_only_change_is_taken_back_exactly(repo: GitRepo, how: str, wait: bool) -> None:
-    _setup(repo, how)
-    if wait:
-        time.sleep(1.1)
+def test_a_raw_only_change_is_taken_back_exactly(tmp_path: Path, wait: bool) -> None:
+    """Each way of a raw-only change (HOWS) in a repository of its own, set up side by side, so
+    that the waits overlap: each repository's files are still 1.1 s older than its first
+    capture, and with `wait` its change still comes 1.1 s or more after its last capture."""
+    repos = {
+        how: GitRepo.create(tmp_path / f"r{i}", tmp_path / "home") for i, how in enumerate(HOWS)
+    }
+    built = {}
+    for how, repo in repos.items():
+        _build(repo, how)
+        built[how] = time.monotonic()
+    captured = {}
+    wrong = []
+    for how, repo in repos.items():
+        _after(built[how])  # older than a second: the record keeps them
+        _captures(repo)
+        captured[how] = time.monotonic()
+        if not wait:
+            wrong += _raw_only_taken_back(repo, how)
+    for how, repo in repos.items() if wait else ():
+        _after(captured[how])
+        wrong += _raw_only_taken_back(repo, how)
+    assert not wrong, "\n".join(wrong)
+
+
+def _raw_only_taken_back(repo: GitRepo, how: str) -> list[str]:
+    """A raw-only change `how`, then a run that writes TARGET and fails: what is not as it was."""
     raw = _raw_only(repo, how)
     if how == "same size, mtime put back":
         assert repo.git("status", "--porcelain", "--", TARGET) == "", "git sees no change"
     repo.atomic(
         "run", "--no-gates", "--", "sh", "-c", f"printf 'op\\n' > {TARGET}; exit 1", check=1
     )
-    assert repo.read(TARGET) == raw
-    for name in FILES:
-        if name != TARGET:
-            assert repo.read(name) == LF, name
+    wrong = [f"{how}: {TARGET} {repo.read(TARGET)!r}"] if repo.read(TARGET) != raw else []
+    return wrong + [f"{how}: {name}" for name in FILES if name != TARGET and repo.read(name) != LF]
 
 
 def test_the_change_is_seen_by_the_capture_after_a_trusted_one(repo: GitRepo) -> None:
