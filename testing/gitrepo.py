@@ -205,6 +205,18 @@ class State:
         return out
 
 
+def next_second() -> None:
+    """Sleep until just past the start of the clock's next second: whatever was written before
+    has its times in an earlier whole second than whatever is written after (file times lag
+    the clock by up to a tick: the 30 ms). For what git or a capture compares in whole seconds
+    (git's racy check in this build, a scan's start second): half a second on average, where
+    a fixed `sleep(1.1)` waits twice as long. Not for an age in seconds (the raw record keeps
+    a file's hash only when it is more than a second old: conversion.py): sleep that."""
+    import time
+
+    time.sleep(1.03 - time.time() % 1)
+
+
 def git_dir_paths(git_dir: Path) -> set[str]:
     """Every file and folder under a git dir, by path (folders end in `/`), read from the disk
     without following a link, but for the object store and git-atomic's own (`atomic/`, our

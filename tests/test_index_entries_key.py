@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from git_atomic.engine import indexentries
-from testing.gitrepo import GitRepo
+from testing.gitrepo import GitRepo, next_second
 
 # How an index is named in this test: None, read whole; a path, through that memo file.
 _MEMO: dict[int, indexentries.Memo | None] = {0: None}
@@ -62,7 +62,7 @@ def repo(tmp_path: Path) -> GitRepo:
 
 def refreshed(repo: GitRepo) -> None:
     """git takes the stat data of every file again, in a later second than the index's."""
-    time.sleep(1.05)
+    next_second()
     for name in ("a.txt", "dir/b.txt", "e.txt"):
         (repo.path / name).touch()
     repo.git("update-index", "-q", "--really-refresh")
