@@ -19,15 +19,17 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import stat
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from testing import oracle
-from testing.gitrepo import GitRepo
+from testing.gitrepo import GitRepo, hermetic_env
 
 # Git's files for a command that waits for the user, and other per-worktree state a rollback
 # must put back.
@@ -223,9 +225,115 @@ def sh(repo: GitRepo, script: str, *, check: bool = True) -> None:
 
 
 def make(tmp_path: Path, name: str, case: Case) -> GitRepo:
-    repo = GitRepo.create(tmp_path / name, tmp_path / "home", initial_commit=not case.empty)
-    sh(repo, "set -e\n" + case.setup)
+    return made(tmp_path, name, case.setup, empty=case.empty)
+
+
+def made(tmp_path: Path, name: str, setup: str, *, empty: bool = False) -> GitRepo:
+    """A repository at tmp_path/name (HOME tmp_path/home) as `setup` leaves it: a copy of the
+    one this process built for the same set-up where it can be copied (_copyable), else built
+    here. A case's flavours and twins ask for the same set-up, five to eight times a case: each
+    built it anew, a bash and its gits, a fifth of the time of the files of git's cases."""
+    key = (setup, empty, *(os.environ.get(v) for v in _READ_BY_ENV))
+    if key not in TEMPLATES:
+        where = Path(tempfile.mkdtemp(prefix="git-case-", dir=tmp_path.parent))
+        built = _build(where, _TEMPLATE, setup, empty=empty)
+        trial = _copy(built, where / "trial", where / "home") if _copyable(where) else None
+        TEMPLATES[key] = where if trial is not None and _view(trial) == _view(built) else None
+    template = TEMPLATES[key]
+    if template is not None and not (tmp_path / name).exists():
+        repo = _copy(GitRepo(template / _TEMPLATE, {}), tmp_path / name, tmp_path / "home")
+        if repo is not None:
+            return repo
+    return _build(tmp_path, name, setup, empty=empty)
+
+
+def _copy(template: GitRepo, to: Path, home: Path) -> GitRepo | None:
+    """A copy of the template at `to`, its index's stat data taken again for the copy's files
+    (as a fresh build's is: git's `reset --keep`, `merge` refuse an entry not up to date) and
+    the index's mtime given back, so that its entries are racily clean where the template's
+    were (`git add` under core.ignoreStat marks those it re-adds); None where it could not be
+    copied."""
+    try:
+        shutil.copytree(template.path, to, symlinks=True)
+    except (OSError, shutil.Error):
+        subprocess.run(["rm", "-rf", str(to)], check=True)
+        return None
+    repo = GitRepo(to, hermetic_env(home))
+    repo.git("update-index", "-q", "--refresh", check=False)
+    index = template.path / ".git" / "index"
+    if index.exists():  # racily clean where the template's entries were (git's racy check)
+        st = os.stat(index)
+        os.utime(to / ".git" / "index", ns=(st.st_atime_ns, st.st_mtime_ns))
     return repo
+
+
+def _view(repo: GitRepo) -> tuple[object, ...]:
+    """The repository but for its index's stat data: the index's version, entries (flags too)
+    and extensions, and every other file of it, by path and bytes."""
+    from testing.gitrepo import index_extensions, read_index
+
+    index = repo.path / ".git" / "index"
+    data = index.read_bytes() if index.exists() else b""
+    files = {}
+    for top, _, names in os.walk(repo.path):
+        for entry in names:
+            path = Path(top, entry)
+            if path != index:
+                rel = path.relative_to(repo.path)
+                files[rel] = os.readlink(path) if path.is_symlink() else path.read_bytes()
+    head = (data[4:8], read_index(data), index_extensions(data)) if data else ()
+    return (*head, files)
+
+
+def _build(where: Path, name: str, setup: str, *, empty: bool) -> GitRepo:
+    repo = GitRepo.create(where / name, where / "home", initial_commit=not empty)
+    sh(repo, "set -e\n" + setup)
+    return repo
+
+
+# The name a set-up is built under, found nowhere in what it made where it is copied: the
+# copy, under the test's name, is what the set-up would have made there.
+_TEMPLATE = "repo-template-5f0c3e"
+# What hermetic_env passes on from this process's environment (the repository's env).
+_READ_BY_ENV = ("GIT_ATOMIC_SPLIT_SCAN_AT", "GIT_ATOMIC_INDEX_MEMO_AT")
+# The set-ups built, by set-up and environment: the folder they were built in, or None
+# where the repository is not copied (_copyable).
+TEMPLATES: dict[tuple[object, ...], Path | None] = {}
+
+
+def _copyable(where: Path, name: str = _TEMPLATE) -> bool:
+    """Whether the repository the set-up made at where/name is the same repository when copied
+    elsewhere (shutil.copytree: bytes, modes, mtimes and links as they are; the index's stat
+    data is then taken again, _copy, and a trial copy must leave the rest as it was, _view):
+    the set-up made nothing beside it and nothing in HOME; no file,
+    link or name in it names the folder it was built in (core.worktree, a linked worktree, a
+    remote, an alternate, a HOME file) or the repository's own name; and it holds only
+    folders, links and files of one link each (a hard link, a FIFO, an unreadable file or
+    folder are not copied as they are)."""
+    if sorted(os.listdir(where)) != sorted([name, "home"]) or os.listdir(where / "home"):
+        return False
+    marks = {os.fsencode(where), os.fsencode(where.resolve()), os.fsencode(name)}
+    unread: list[OSError] = []
+    for top, folders, files in os.walk(os.fsencode(where / name), onerror=unread.append):
+        for entry in (*folders, *files):
+            path = os.path.join(top, entry)
+            if any(mark in entry for mark in marks):
+                return False
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                if any(mark in os.readlink(path) for mark in marks):
+                    return False
+            elif stat.S_ISREG(st.st_mode):
+                try:
+                    with open(path, "rb") as fh:
+                        data = fh.read()
+                except OSError:
+                    return False
+                if st.st_nlink > 1 or any(mark in data for mark in marks):
+                    return False
+            elif not stat.S_ISDIR(st.st_mode) or stat.S_IMODE(st.st_mode) & 0o700 != 0o700:
+                return False
+    return not unread
 
 
 # The twins' states, by what made them: the flavours of a case ask for the same twin (its

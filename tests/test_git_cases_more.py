@@ -66,9 +66,7 @@ class Case:
 
 
 def _make(tmp_path: Path, name: str, case: Case) -> GitRepo:
-    repo = GitRepo.create(tmp_path / name, tmp_path / "home")
-    base.sh(repo, "set -e\n" + case.setup)
-    return repo
+    return base.made(tmp_path, name, case.setup)  # a copy of this process's first, if it can
 
 
 def _twin(tmp_path: Path, case: Case, *scripts: str) -> dict[str, object]:
