@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from git_atomic.core.linkplace import placed, within
+from git_atomic.core.linkplace import placed, reached, within
 
 
 def test_paths_are_placed_as_the_kernel_places_them_but_never_past_the_worktree(
@@ -37,3 +37,25 @@ def test_paths_are_placed_as_the_kernel_places_them_but_never_past_the_worktree(
     assert within(root, f"{tmp_path}/via/inner/y", spellings=[str(tmp_path / "via")]) == (
         "src/deep/y"
     )
+
+
+def test_a_path_spelled_from_anywhere_is_resolved_outside_and_placed_inside(tmp_path: Path) -> None:
+    """`reached`: the part of a path outside the worktree resolved as the kernel would (your
+    links on the way in), the part inside placed as `within` places it: a link of the worktree
+    that leads out ends the walk, its target never looked at (a name there that does not
+    exist would make a look at it fail; here it answers all the same)."""
+    top = tmp_path / "wt"
+    (top / "src").mkdir(parents=True)
+    (tmp_path / "sub").mkdir()
+    os.symlink(top, tmp_path / "via")  # your way in
+    os.symlink(tmp_path / "nowhere" / "deeper", top / "out")  # out, to nothing at all
+    os.symlink("src", top / "in")
+    root = str(top)
+    assert reached(root, f"{tmp_path}/via/in/t.txt") == (True, "src/t.txt")
+    assert reached(root, f"{tmp_path}/sub/../via/t.txt") == (True, "t.txt")
+    assert reached(root, f"{root}/.git/trace") == (True, ".git/trace")
+    assert reached(root, f"{tmp_path}/via/out/t.txt") == (True, None)  # in, then out
+    assert reached(root, f"{tmp_path}/sub/t.txt") == (False, None)
+    assert reached(root, f"{tmp_path}/missing/t.txt") == (False, None)
+    os.symlink("loop", tmp_path / "loop")
+    assert reached(root, f"{tmp_path}/loop/t.txt") == (False, None)

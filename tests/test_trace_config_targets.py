@@ -135,3 +135,22 @@ def test_a_trace_variable_naming_the_worktree_through_a_link(tmp_path: Path) -> 
     res = repo.atomic("run", "--", "sh", "-c", "echo y > README; exit 1", check=1)
     assert "warning" not in res.stderr, res.stderr
     assert {k: v.read_bytes() for k, v in traces.items()} == traced
+
+
+def test_a_trace_variable_through_a_link_of_the_worktree_out_gets_none_of_our_calls(
+    tmp_path: Path,
+) -> None:
+    """A trace variable naming a file through a link of the worktree that leads out: git would
+    write through that link. Our git calls get none of it (nothing of ours is written through
+    a link out), and the file there keeps what your own git wrote."""
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    (tmp_path / "outside").mkdir()
+    (repo.path / "out").symlink_to(tmp_path / "outside")
+    repo.write(".git/info/exclude", b"out\n")
+    trace = tmp_path / "outside" / "trace.txt"
+    repo.env["GIT_TRACE"] = str(repo.path / "out" / "trace.txt")
+    repo.git("status", "--short")
+    traced = trace.read_bytes()
+    assert traced, "your own git traced there"
+    res = repo.atomic("run", "--", "sh", "-c", "echo y > README; exit 1", check=1)
+    assert trace.read_bytes() == traced, res.stderr

@@ -66,6 +66,40 @@ def placed(root: str, path: str, *, spellings: Iterable[str] = ()) -> tuple[str 
     return (os.path.join(*done) if done else "."), os.path.join(root, *done)
 
 
+def reached(root: str, path: str) -> tuple[bool, str | None]:
+    """Whether `path` (absolute, spelled from anywhere) reaches into the worktree `root` (its
+    real path), and `within`'s answer from there. Its part outside the worktree is resolved as
+    the kernel would (your own links, on your way in: a home folder that is a link, macOS's
+    /tmp); from the first name inside, it is placed as `within` places it, nothing looked at
+    past a link out. (False, None) where it never enters, or loops."""
+    parts = [p for p in path.split(os.sep) if p not in ("", ".")]
+    here, hops = os.sep, 0
+    while True:
+        if here == root or here.startswith(root.rstrip(os.sep) + os.sep):
+            return True, within(root, os.path.join(here, *parts))
+        if not parts:
+            return False, None
+        name = parts.pop(0)
+        if name == "..":
+            here = os.path.dirname(here)
+            continue
+        step = os.path.join(here, name)
+        try:
+            st = os.lstat(step)
+        except OSError:
+            return False, None  # not there: nothing inside it is (an outside name)
+        if not stat.S_ISLNK(st.st_mode):
+            here = step
+            continue
+        hops += 1
+        if hops > _HOPS:
+            return False, None
+        text = os.readlink(step)
+        parts = [p for p in text.split(os.sep) if p not in ("", ".")] + parts
+        if os.path.isabs(text):
+            here = os.sep
+
+
 def spelled_tops(given: str, real_root: str) -> tuple[str, ...]:
     """The top of the worktree as a caller spells it, through the links on the way to it (a
     home folder that is a link, `~/src -> /data/src`): the path git-atomic was given, the

@@ -103,20 +103,22 @@ def _worktree_of(folder: str) -> str:
 
 
 def _traces_inside(env: Mapping[str, str], cwd: str | os.PathLike[str]) -> list[str]:
-    """The trace variables of `env` that name a place inside the worktree of `cwd`, but for its
-    `.git` (what git writes there is no file of the worktree). Both resolved as the kernel
-    resolves them: `$(pwd)/trace` of a worktree reached through a link is in it, and so is a
-    path whose `..` follows a link; a trace file that is a link out of it is not (git writes
-    where it points)."""
+    """The trace variables of `env` that name a place reached through the worktree of `cwd`,
+    but for its `.git` (what git writes there is no file of the worktree). Placed as the kernel
+    would place them (core/linkplace.py): `$(pwd)/trace` of a worktree reached through a link
+    is in it, and so is a path whose `..` follows a link; one through a link of the worktree
+    that leads out is dropped too (our git calls write nothing through a link out), and
+    nothing past that link is looked at."""
     named = [k for k, v in env.items() if k.startswith(_TRACE) and v.startswith("/")]
     if not named:
         return []
+    from git_atomic.core import linkplace  # only where a trace variable names a path
+
     root = _worktree_of(os.path.realpath(os.fsdecode(cwd)))
-    top = root.rstrip("/") + "/"
     inside: list[str] = []
     for key in named:
-        path = os.path.realpath(env[key])
-        if (path + "/").startswith(top) and not (path + "/").startswith(top + ".git/"):
+        entered, rel = linkplace.reached(root, env[key])
+        if entered and rel != ".git" and not (rel or "").startswith(".git/"):
             inside.append(key)
     return inside
 
