@@ -7,7 +7,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from git_atomic.core.linkplace import placed, reached, within
+import pytest
+
+from git_atomic.core.linkplace import placed, reached, spelled_tops, within
 
 
 def test_paths_are_placed_as_the_kernel_places_them_but_never_past_the_worktree(
@@ -59,3 +61,22 @@ def test_a_path_spelled_from_anywhere_is_resolved_outside_and_placed_inside(tmp_
     assert reached(root, f"{tmp_path}/missing/t.txt") == (False, None)
     os.symlink("loop", tmp_path / "loop")
     assert reached(root, f"{tmp_path}/loop/t.txt") == (False, None)
+
+
+def test_the_tops_a_caller_spells_are_the_ways_in_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`spelled_tops`: CLAUDE_PROJECT_DIR, GEMINI_PROJECT_DIR and PWD count as the top where
+    they reach it by your links on the way in; one that goes into the worktree and out through
+    a link of it (to a folder that is the top again, by its own link) is no way in, and what
+    that link points to is never looked at (its text alone)."""
+    top = tmp_path / "wt"
+    top.mkdir()
+    os.symlink(top, tmp_path / "via")
+    (tmp_path / "outside").mkdir()
+    os.symlink(top, tmp_path / "outside" / "back")  # out, and back to the top from there
+    os.symlink(tmp_path / "outside", top / "out")
+    monkeypatch.setenv("CLAUDE_PROJECT_DIR", str(tmp_path / "via"))
+    monkeypatch.setenv("GEMINI_PROJECT_DIR", str(top / "out" / "back"))
+    monkeypatch.setenv("PWD", str(tmp_path / "elsewhere"))
+    assert spelled_tops(str(top), str(top)) == (str(top), str(tmp_path / "via"))

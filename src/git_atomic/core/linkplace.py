@@ -104,14 +104,15 @@ def spelled_tops(given: str, real_root: str) -> tuple[str, ...]:
     """The top of the worktree as a caller spells it, through the links on the way to it (a
     home folder that is a link, `~/src -> /data/src`): the path git-atomic was given, the
     project folder an agent platform names (CLAUDE_PROJECT_DIR, GEMINI_PROJECT_DIR) and the
-    shell's `PWD`, each one that is the worktree's top (`stat`: those links are the way to the
-    worktree, not out of it). A path spelled any other way is placed from its text."""
+    shell's `PWD`, each one that is the worktree's top (`reached`: those links are the way to
+    the worktree, not out of it; one that goes in through a link of the worktree and out again
+    is not looked at past that link). A path spelled any other way is placed from its text."""
     tops = [os.path.normpath(given)]
     for key in ("CLAUDE_PROJECT_DIR", "GEMINI_PROJECT_DIR", "PWD"):
         named = os.environ.get(key, "")
         if os.path.isabs(named) and os.path.normpath(named) not in tops:
             try:
-                if os.path.samestat(os.stat(named), os.stat(real_root)):
+                if reached(real_root, named) == (True, "."):
                     tops.append(os.path.normpath(named))
             except (OSError, ValueError):
                 continue
