@@ -8,11 +8,11 @@ server's own."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_adversary58_mcp_cancel import _cancel, _started
 
 from testing.agents import Lines
 from testing.gitrepo import GitRepo
@@ -21,18 +21,6 @@ from testing.gitrepo import GitRepo
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
     return GitRepo.create(tmp_path / "repo", tmp_path / "home")
-
-
-def _until(flag: Path) -> None:
-    deadline = time.monotonic() + 30
-    while not flag.exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert flag.exists()
-
-
-def _cancel(lines: Lines, ident: int | str) -> None:
-    params = {"requestId": ident, "reason": "the user stopped it"}
-    lines.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": params})
 
 
 def _pinged(lines: Lines, ident: str) -> None:
@@ -46,7 +34,7 @@ def _held(lines: Lines, ident: int | str, name: str, flag: Path, go: Path) -> No
     """A `run` that creates `name` and holds its worktree until `go` exists."""
     line = f"echo {name} > {name}; touch {flag}; while [ ! -e {go} ]; do sleep 0.02; done"
     lines.call(ident, "run", command=["sh", "-c", line])  # type: ignore[arg-type]
-    _until(flag)
+    _started(flag)
 
 
 def test_a_cancel_stops_the_call_of_its_id_only_string_or_number(
@@ -102,7 +90,7 @@ def test_a_cancelled_call_still_marks_what_it_made(repo: GitRepo, tmp_path: Path
         lines.hello()
         flag = tmp_path / "started"
         lines.call(1, "run", command=["sh", "-c", f"echo x > x.txt; touch {flag}; sleep 30"])
-        _until(flag)
+        _started(flag)
         _cancel(lines, 1)
         lines.call(2, "gates")  # queued behind the cancelled call: runs once it is done
         answer = lines.receive(30)
