@@ -16,11 +16,10 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
+from test_special_files_taken import watched
 
 from testing.gitrepo import GitRepo
 
@@ -243,18 +242,10 @@ def test_family_rollback_op_keeps_your_edit_meanwhile(repo: GitRepo, name: str) 
 def test_the_watchman_path_takes_away_the_fifo_a_run_made(repo: GitRepo) -> None:
     """Where Watchman answers the capture, the FIFO a failed run made is still known (the
     folder it changed is walked) and taken away."""
-    watch = ["watchman", "--no-pretty"]
-    subprocess.run([*watch, "watch", str(repo.path)], capture_output=True, check=True, timeout=60)
-    try:
-        for _ in range(3):  # a clock kept, past the racy window of the walk's own record
-            repo.atomic("begin", "x", check=0)
-            repo.atomic("abort", check=0)
-            time.sleep(3.2)
+    with watched(repo):
         os.mkfifo(repo.path / "yours")
         res = repo.atomic("run", "--", "sh", "-c", "mkfifo p; exit 1", check=1)
         assert _kind(repo, "p") is None and _fifo(repo, "yours"), res.stderr
-    finally:
-        subprocess.run([*watch, "watch-del", str(repo.path)], capture_output=True, check=False)
 
 
 def test_an_isolated_run_applied_leaves_your_fifo_and_socket(repo: GitRepo) -> None:

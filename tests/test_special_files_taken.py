@@ -9,12 +9,14 @@ a FIFO again with its bits, and names a socket it cannot make (never "as before"
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import stat
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -228,19 +230,29 @@ def test_undo_leaves_a_fifo_changed_since(repo: GitRepo) -> None:
     assert stat.S_ISFIFO(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600, res.stderr
 
 
+@contextlib.contextmanager
+def watched(repo: GitRepo) -> Iterator[None]:
+    """Watchman watching the worktree, with a clock our captures kept past the racy window of
+    the walk's own record (three begin/abort rounds); the watch gone after."""
+    watch = ["watchman", "--no-pretty"]
+    subprocess.run([*watch, "watch", str(repo.path)], capture_output=True, check=True, timeout=60)
+    try:
+        for _ in range(3):
+            repo.atomic("begin", "x", check=0)
+            repo.atomic("abort", check=0)
+            time.sleep(3.2)
+        yield
+    finally:
+        subprocess.run([*watch, "watch-del", str(repo.path)], capture_output=True, check=False)
+
+
 @pytest.mark.skipif(shutil.which("watchman") is None, reason="Watchman is not installed")
 def test_a_capture_watchman_answered_still_knows_the_fifo(repo: GitRepo, tmp_path: Path) -> None:
     """Where Watchman says no folder changed, no walk is made: the FIFOs the last walk found
     are kept with its clock (before: PRE-OP held none, and the FIFO was lost, 'it had changed
     nothing')."""
     os.mkfifo(repo.path / "p", 0o640)
-    watch = ["watchman", "--no-pretty"]
-    subprocess.run([*watch, "watch", str(repo.path)], capture_output=True, check=True, timeout=60)
-    try:
-        for _ in range(3):  # a clock kept, past the racy window of the walk's own record
-            repo.atomic("begin", "x", check=0)
-            repo.atomic("abort", check=0)
-            time.sleep(3.2)
+    with watched(repo):
         trace = tmp_path / "trace"
         res = repo.atomic(
             "run", "--", "sh", "-c", "rm p; exit 1", check=1, env={"GIT_TRACE": str(trace)}
@@ -249,8 +261,6 @@ def test_a_capture_watchman_answered_still_knows_the_fifo(repo: GitRepo, tmp_pat
         st = os.lstat(repo.path / "p")
         assert stat.S_ISFIFO(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o640, res.stderr
         assert "had changed nothing" not in res.stderr
-    finally:
-        subprocess.run([*watch, "watch-del", str(repo.path)], capture_output=True, check=False)
 
 
 def test_a_fifo_elsewhere_keeps_another_sessions_write_out_of_a_turns_take_back(
