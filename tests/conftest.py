@@ -24,6 +24,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
     # In-process captures check every edited scan tree against git's own (scan.py).
     os.environ["GIT_ATOMIC_VERIFY_SCAN"] = "1"
+    # In-process engines (test_engine*, test_api, ...) commit with the identity in this
+    # process's environment, as every subprocess gets it from hermetic_env: never from
+    # whatever an earlier test of the same worker left (a clean CI machine has none).
+    for key, value in (
+        ("GIT_AUTHOR_NAME", "Test Author"),
+        ("GIT_AUTHOR_EMAIL", "author@example.com"),
+        ("GIT_COMMITTER_NAME", "Test Committer"),
+        ("GIT_COMMITTER_EMAIL", "committer@example.com"),
+    ):
+        os.environ.setdefault(key, value)
 
     # The suite's own command has a budget (CI: the whole suite in under 8 minutes on 2 cores):
     # 120 examples, in shards xdist spreads (test_property_exact.py); --slow draws 2,000.
