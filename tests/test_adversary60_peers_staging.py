@@ -2,13 +2,14 @@
 that restored its ghost commit into the index too and threw away what the user had staged
 since (openai/codex#8214, fixed by leaving the index alone in openai/codex#8303), and Codex
 putting back the files the user had staged and tweaked (openai/codex#3746). What you staged
-before the operation and what you stage after it are yours: `rollback --op`, `undo` and an
-agent turn's take-back change only the index entries the operation changed. The oracle is the
+before the operation and what you stage after it are yours: `rollback --op`, `undo`, an
+agent turn's take-back and the MCP server's `rollback` tool change only the index entries the
+operation changed. The oracle is the
 raw index's entries (mode, blob, stage, flags) and the disk's bytes."""
 
 from __future__ import annotations
 
-from testing.agents import shell_turn
+from testing.agents import Lines, shell_turn
 from testing.gitrepo import GitRepo
 from testing.oracle import index_entries
 
@@ -74,3 +75,28 @@ def test_what_you_stage_between_an_agents_calls_stays_staged(repo: GitRepo) -> N
     assert entry(repo, b"README") == ("100644", blob(repo, b"hello\nmine\n"), 0, 0)
     assert entry(repo, b"a.txt") == ("100644", blob(repo, b"a staged\nand not\n"), 0, 0)
     assert repo.read("a.txt") == b"a staged\nand not\nmore\n"
+
+
+def test_what_you_stage_stays_staged_through_the_mcp_tools(repo: GitRepo) -> None:
+    """openai/codex#8214 again, through the MCP server an agent such as Codex CLI calls: its
+    `run` tool changes and stages `b.txt`; you then stage your README edit; its `rollback`
+    tool, given that operation, takes `b.txt` back, file and entry, and leaves yours staged
+    and `a.txt` half-staged as it was."""
+    half_staged(repo)
+    lines = Lines(repo)
+    try:
+        lines.hello()
+        script = "echo b2 > b.txt && git add b.txt"
+        lines.call(1, "run", command=["sh", "-c", script], no_gates=True, history="shadow")
+        ran = (lines.receive(60) or {})["result"]["structuredContent"]
+        repo.write("README", b"hello\nmine\n")
+        repo.git("add", "README")
+        yours = {p: entry(repo, p) for p in (b"a.txt", b"README")}
+        lines.call(2, "rollback", op=ran["op_id"])
+        back = (lines.receive(60) or {})["result"]["structuredContent"]
+    finally:
+        assert "Traceback" not in lines.close()
+    assert back["status"] == "rolled_back", back
+    assert {p: entry(repo, p) for p in yours} == yours
+    assert entry(repo, b"b.txt") == ("100644", blob(repo, b"b\n"), 0, 0)
+    assert repo.read("b.txt") == b"b\n" and repo.read("a.txt") == b"a staged\nand not\n"
