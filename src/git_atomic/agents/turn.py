@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Final
 
-from git_atomic.agents import turnfiles, turnmarks, turnplace, turnsteps
+from git_atomic.agents import turnfiles, turnkeys, turnmarks, turnplace, turnsteps
 from git_atomic.agents.turnstate import Record, Slot, any_turn_refs, lock_wait, new_record
 from git_atomic.core import records
 from git_atomic.core.errors import AtomicError, RefusedError
@@ -158,11 +158,22 @@ def after(repo: git.Repo, call: Call) -> str:
             if not record.in_flight and record.window_before is not None:
                 record = turnsteps.close_window(repo, record)
             unheld = record.extra.get(turnsteps.UNHELD)
-            if unheld:
-                extra = {k: v for k, v in record.extra.items() if k != turnsteps.UNHELD}
+            ignored = record.extra.get(turnkeys.IGNORED_WRITTEN)
+            if unheld or ignored:
+                told = (turnsteps.UNHELD, turnkeys.IGNORED_WRITTEN)
+                extra = {k: v for k, v in record.extra.items() if k not in told}
                 record = records.replace(record, extra=extra)
             slot.write(record)
         said = []
+        for pair in ignored if isinstance(ignored, list) else ():
+            from git_atomic.core.printable import printable  # (only where there is one)
+
+            path, blob = [*pair, "", ""][:2] if isinstance(pair, list) else ("", "")
+            said.append(
+                f"not protected (ignored): {printable(str(path))}; no checkpoint holds an "
+                "ignored file, so taking this turn back leaves what this call wrote there "
+                f"(its bytes before the call: `git cat-file -p {blob}`)"
+            )
         if isinstance(unheld, list) and unheld:
             said.append(
                 f"not protected (larger than max_new_file_size): {', '.join(map(str, unheld))}; "

@@ -182,6 +182,10 @@ def noted_step(repo: git.Repo, record: Record) -> Record | None:
     noted_at = record.extra.get(NOTED_AT)
     gone = (turnkeys.WINDOW_STATE, CLAIMS, NOTED, NOTED_AT)
     extra = {k: v for k, v in record.extra.items() if k not in gone}
+    # A file of yours there before the call that no capture would hold: an ignored one.
+    ignored = [[p, noted[p][1]] for p in changed if p not in held and isinstance(noted[p], list)]
+    if ignored:
+        extra[turnkeys.IGNORED_WRITTEN] = ignored
     if held:
         step = {
             "before": {p: noted[p] for p in changed if p in held},

@@ -18,6 +18,10 @@ TAKEN: Final = "taken"
 # turn's calls' all the same (judge.py, recover.py name or remove it).
 QUIET_WINDOWS: Final = "windows_no_step"
 QUIET_DETAIL: Final = "quiet_windows"  # the same, in the turn's journal detail (recover.py)
+# The ignored files of yours a window's file tools changed or deleted ([path, blob noted before
+# the call] each): no checkpoint holds them, so the call's hook says so (turn.after), naming the
+# blob that holds their bytes from before it, and a take-back leaves them as the call left them.
+IGNORED_WRITTEN: Final = "ignored_written"
 
 
 def quiet_windows(value: object) -> list[tuple[float, float]]:
