@@ -169,10 +169,10 @@ def after(repo: git.Repo, call: Call) -> str:
             from git_atomic.core.printable import printable  # (only where there is one)
 
             path, blob = [*pair, "", ""][:2] if isinstance(pair, list) else ("", "")
+            old = f" (its bytes before the call: `git cat-file -p {blob}`)" if blob else ""
             said.append(
                 f"not protected (ignored): {printable(str(path))}; no checkpoint holds an "
-                "ignored file, so taking this turn back leaves what this call wrote there "
-                f"(its bytes before the call: `git cat-file -p {blob}`)"
+                f"ignored file, so taking this turn back leaves what this call wrote there{old}"
             )
         if isinstance(unheld, list) and unheld:
             said.append(

@@ -182,10 +182,12 @@ def noted_step(repo: git.Repo, record: Record) -> Record | None:
     noted_at = record.extra.get(NOTED_AT)
     gone = (turnkeys.WINDOW_STATE, CLAIMS, NOTED, NOTED_AT)
     extra = {k: v for k, v in record.extra.items() if k not in gone}
-    # A file of yours there before the call that no capture would hold: an ignored one.
+    # A file of yours there before the call that no capture would hold: an ignored one. Its
+    # noted blob holds its bytes, but where LFS content is kept a marker may stand for them.
     ignored = [[p, noted[p][1]] for p in changed if p not in held and isinstance(noted[p], list)]
     if ignored:
-        extra[turnkeys.IGNORED_WRITTEN] = ignored
+        lfs = (repo.state_dir / "lfs").is_dir()
+        extra[turnkeys.IGNORED_WRITTEN] = [[p, "" if lfs else b] for p, b in ignored]
     if held:
         step = {
             "before": {p: noted[p] for p in changed if p in held},
