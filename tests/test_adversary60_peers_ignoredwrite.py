@@ -33,7 +33,8 @@ def test_a_write_over_your_ignored_file_is_named_with_its_old_bytes(repo: GitRep
     """Your ignored `.env` (`SECRET=1`), overwritten by the turn's `Write`: that call's answer
     names `.env` as not protected, and the blob it names holds `SECRET=1`; the turn's gate
     then fails and the turn is taken back, `.env` left as the agent wrote it, as the answer
-    said. A `Write` of a tracked file and one that makes a new ignored file name nothing."""
+    said; so is an `Edit` of your ignored `app.log`. A `Write` of a tracked file and one that
+    makes a new ignored file name nothing."""
     repo.write(".gitignore", b".env\n*.log\n")
     repo.git("add", ".gitignore")
     repo.git("commit", "-qm", "rules")
@@ -47,8 +48,23 @@ def test_a_write_over_your_ignored_file_is_named_with_its_old_bytes(repo: GitRep
     assert ".env" in said and "ignored" in said, said
     oid = said.rsplit("git cat-file -p ", 1)[1].split()[0].strip("`).;")
     assert repo.git("cat-file", "-p", oid) == "SECRET=1\n"
+    repo.write("app.log", b"line 1\nline 2\n")  # an `Edit` of another ignored file of yours
+    edit = {
+        "tool_name": "Edit",
+        "tool_input": {
+            "file_path": str(repo.path / "app.log"),
+            "old_string": "line 2",
+            "new_string": "edited",
+        },
+        "tool_use_id": "e1",
+    }
+    claude_hook(repo, "s1", "PreToolUse", **edit)
+    repo.write("app.log", b"line 1\nedited\n")
+    done = claude_hook(repo, "s1", "PostToolUse", **edit, tool_response={"success": True})
+    assert "not protected (ignored): app.log" in json.loads(done.stdout)["systemMessage"]
     assert write(repo, 4, "bad", b"x\n") == ""
     answer = json.loads(claude_hook(repo, "s1", "Stop").stdout)
     assert answer["decision"] == "block", answer
     assert repo.read("README") == b"hello\n" and not repo.exists("bad")
     assert repo.read(".env") == b"SECRET=agent\n" and repo.read("new.log") == b"made\n"
+    assert repo.read("app.log") == b"line 1\nedited\n"
