@@ -487,3 +487,61 @@ def test_a_dry_run_asks_no_watchman_and_leaves_a_watched_repository_as_it_was(
     after = oracle.walk_exact(repo.path)
     assert [p for p in before.keys() | after.keys() if before.get(p) != after.get(p)] == []
     assert kinds == ["status"], kinds  # git's status, not the watch
+
+
+def test_a_watchman_that_does_not_answer_is_not_asked_again_until_it_restarts(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A Watchman that takes the connection and never answers (a 4.9 server was seen so: it
+    answered `version`, never `watch-list`) costs one wait of watchmanlink.TIMEOUT_S, not one per
+    capture: the captures after it do not connect while its socket is the same file. One made
+    anew (a restarted Watchman) is asked at once. Counted at a socket of our own in its place."""
+    import socket
+    import threading
+
+    folder = tmp_path / "wm"
+    folder.mkdir()
+    sockname = folder / "sock"
+    asked: list[str] = []
+    held: list[socket.socket] = []
+
+    def serve(server: socket.socket, answer: bytes | None) -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            asked.append("stuck" if answer is None else "answered")
+            if answer is None:
+                held.append(conn)  # taken, never answered, never closed
+            else:
+                with conn:
+                    conn.recv(1 << 16)
+                    conn.sendall(answer)
+
+    def start(answer: bytes | None) -> socket.socket:
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(str(sockname))
+        server.listen(8)
+        threading.Thread(target=serve, args=(server, answer), daemon=True).start()
+        return server
+
+    env = {"WATCHMAN_SOCK": str(sockname), "GIT_ATOMIC_HELPER": "0"}
+    server = start(None)
+    try:
+        for n in range(3):
+            repo.write("a.txt", f"{n}\n".encode())
+            repo.atomic("run", "--", "true", check=0, env=env)
+            # the "not watched" answer of 30 seconds must not be what spares the later ones
+            for mark in (repo.path / ".git" / "atomic").glob("unwatched-*"):
+                mark.unlink()
+        assert asked == ["stuck"], asked
+        server.close()
+        sockname.unlink()
+        server = start(b'{"version": "4.9.0", "roots": []}\n')  # restarted: a new socket
+        repo.atomic("run", "--", "true", check=0, env=env)
+        assert asked == ["stuck", "answered"], asked
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()

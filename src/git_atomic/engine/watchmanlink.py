@@ -12,11 +12,17 @@ from git_atomic.core import process, wholefile
 
 if TYPE_CHECKING:
     import _socket
+    from pathlib import Path
 
     from git_atomic.engine.git import Repo
 
 PROGRAM: Final = ("watchman", "--no-spawn", "--no-pretty", "-j")
 TIMEOUT_S: Final = 5.0
+# A Watchman that took a connection and gave no answer within TIMEOUT_S (seen: a 4.9 server
+# that answered `version` and never `watch-list` again) is not asked again for this long, while
+# its socket is the same file: without it every capture waited the 5 seconds before the usual
+# scan. A restarted Watchman makes its socket anew, and is asked at once.
+STUCK_S: Final = 600.0
 
 
 class Asked(Protocol):
@@ -29,9 +35,10 @@ class Sent:
     """A command sent over Watchman's own socket: its answer is one line of JSON, read as
     the command-line client gives it (0: the line whole; else what came)."""
 
-    def __init__(self, sock: _socket.socket) -> None:
+    def __init__(self, sock: _socket.socket, stuck: _Stuck | None = None) -> None:
         self._sock: _socket.socket | None = sock
         self._result: process.Result | None = None
+        self._stuck = stuck  # where to say that it did not answer (None: nowhere)
 
     def close(self) -> None:
         if self._sock is not None:
@@ -65,6 +72,8 @@ class Sent:
             code = -9
         finally:
             sock.close()
+        if code == -9 and self._stuck is not None and timeout >= TIMEOUT_S:
+            self._stuck.mark()
         self._result = process.Result(code, bytes(got), b"")
         return self._result
 
@@ -79,11 +88,14 @@ def send(repo: Repo, command: list[object]) -> Asked | None:
         return None  # not installed: not even a process started to find out
     sockname = socket_name(repo)
     if sockname is not None:
+        if _still_stuck(repo, sockname):
+            return None
         sock = _connect(sockname)
         if sock is None and not os.environ.get("WATCHMAN_SOCK"):
             # Not running, or running under another name now: learnt again, once.
             again = socket_name(repo, learn=True)
             sock = _connect(again) if again not in (None, sockname) else None
+            sockname = again if sock is not None and again is not None else sockname
         if sock is None:
             return None
         try:
@@ -91,11 +103,54 @@ def send(repo: Repo, command: list[object]) -> Asked | None:
         except OSError:
             sock.close()
             return None
-        return Sent(sock)
+        # (a dry run writes no file: it would not be said that it did not answer)
+        return Sent(sock, _Stuck(repo.state_dir, sockname) if repo.quarantine is None else None)
     try:
         return process.Program(PROGRAM, cwd=repo.root, input=data)
     except OSError:  # not installed
         return None
+
+
+class _Stuck:
+    """Where a Watchman that did not answer is remembered (`stuck-watchman` in the state
+    folder): its socket's name and identity (device, inode, change time)."""
+
+    def __init__(self, state_dir: Path, sockname: str) -> None:
+        self.path = state_dir / "stuck-watchman"
+        self.sockname = sockname
+
+    def identity(self) -> str | None:
+        try:
+            st = os.stat(self.sockname)
+        except OSError:
+            return None
+        return f"{self.sockname}\n{st.st_dev} {st.st_ino} {st.st_ctime_ns}\n"
+
+    def mark(self) -> None:
+        said = self.identity()
+        if said is None:
+            return
+        with contextlib.suppress(OSError):  # by rename: whatever stands there is replaced
+            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+            wholefile.write_new(tmp, said.encode("utf-8", "surrogateescape"))
+            os.replace(tmp, self.path)
+
+    def still(self) -> bool:
+        """Whether a Watchman at this socket did not answer less than STUCK_S ago, and its
+        socket is the same file since."""
+        import time
+
+        try:
+            if not 0 <= time.time() - os.lstat(self.path).st_mtime < STUCK_S:
+                return False
+            kept = wholefile.read(self.path).decode("utf-8", "surrogateescape")
+        except (OSError, ValueError):
+            return False
+        return kept == self.identity()
+
+
+def _still_stuck(repo: Repo, sockname: str) -> bool:
+    return _Stuck(repo.state_dir, sockname).still()
 
 
 def _connect(sockname: str | None) -> _socket.socket | None:
