@@ -90,3 +90,103 @@ def test_a_memo_damaged_anywhere_is_no_memo(repo: GitRepo, tmp_path: Path, where
     assert indexmemo._load(memo.file) is None
     assert _key(repo, memo) == first
     assert indexmemo._load(memo.file) is not None  # kept anew
+
+
+# The shared index memo (engine/sharedmemo.py): a split scan index's shared index, 100,000
+# entries at 100,000 files, read at every capture for the bits record (scanbits.py). Its paths
+# were split out of the memo into 100,000 objects each time (5-8 ms of the memo's 9-16 ms);
+# now a version 2 or 3 shared index's paths are read where they are, when asked: the few its
+# split index's own part names, found by their place.
+
+
+def _split_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
+    monkeypatch.setenv("GIT_ATOMIC_SPLIT_SCAN_AT", "1")
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    for i in range(300):
+        repo.write(f"d{i // 30}/f{i:03d}.txt", f"file {i}\n".encode())
+    repo.write("private/key", b"mine\n", mode=0o600)
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "files")
+    repo.atomic("begin", "first")
+    repo.atomic("abort")
+    return repo
+
+
+def test_a_capture_reads_the_paths_of_the_shared_index_its_own_part_names_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from git_atomic.engine import scanbits, sharedmemo, splitentries
+
+    repo = _split_repo(tmp_path, monkeypatch)
+    git_dir = repo.path / ".git"
+    (scan,) = [p for p in (git_dir / "atomic").iterdir() if p.name.startswith("scan-")]
+    (shared,) = [p for p in git_dir.iterdir() if p.name.startswith("sharedindex.")]
+    data = shared.read_bytes()
+    assert data[4:8] == b"\0\0\0\2"  # (the case: git's default version)
+    # Three files with new stat data, as a scan that found them changed writes them
+    for name in ("d0/f000.txt", "d5/f150.txt", "private/key"):
+        (repo.path / name).write_bytes(b"changed\n")
+    repo.atomic("begin", "second")
+    monkeypatch.delenv("GIT_ATOMIC_VERIFY_SCAN", raising=False)  # (its check reads them all)
+    read: list[int] = []
+    real = sharedmemo.Names.__getitem__
+
+    def counted(self: sharedmemo.Names, i: Any) -> Any:
+        read.append(i)
+        return real(self, i)
+
+    monkeypatch.setattr(sharedmemo.Names, "__getitem__", counted)
+    splitentries._last.clear()
+    (scan,) = [p for p in (git_dir / "atomic").iterdir() if p.name.startswith("scan-")]
+    index = scan.read_bytes()
+    own = indexentries.walk(index, 20, None)
+    assert splitentries.link_of(index, own.starts[-1], 20) is not None
+    kept = scanbits.load(_engine(repo))  # the bits record: trusted from the second it names
+    assert kept is not None
+    memo = sharedmemo.memo_of(_engine(repo))
+    ours = splitentries.read(index, own, 20, kept.since, git_dir, memo)
+    assert isinstance(ours.view.own.names, sharedmemo.Names)
+    assert len(read) <= 2 * len(own.names) + 8  # a few, not 300
+    brought = scanbits.brought_up_to_date(
+        _engine(repo), scan, base_tree=None, base_index=None, changed=(), gone=()
+    )
+    assert brought is not None and brought.bits.get(b"private/key") == 0o600
+
+
+def _engine(repo: GitRepo) -> Any:
+    from git_atomic.engine.git import Repo
+
+    git_dir = repo.path / ".git"
+    return Repo(repo.path, git_dir, git_dir)
+
+
+@pytest.mark.parametrize("version", ["2", "3"])
+def test_paths_read_where_they_are_are_the_walk_s(tmp_path: Path, version: str) -> None:
+    """Every path `Names` reads is the one indexentries.walk reads: long ones (4,095 bytes and
+    more: their length is not in the flags), after extended flags (version 3: `add -N`),
+    from the end, in slices, and compared whole."""
+    from git_atomic.engine import sharedmemo
+
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    for name in ("a.txt", "b/c.txt", "z.txt"):
+        repo.write(name, name.encode() + b"\n")
+    repo.git("add", "a.txt", "b/c.txt")
+    # (an entry only: no file system holds a path this long)
+    blob = repo.git("hash-object", "-w", "a.txt").strip()
+    deep = "/".join(["x" * 200] * 21)  # 4,220 bytes
+    repo.git("update-index", "--add", "--cacheinfo", f"100644,{blob},{deep}/long.txt")
+    if version == "3":
+        repo.git("add", "-N", "z.txt")
+    data = (repo.path / ".git" / "index").read_bytes()
+    assert data[4:8] == int(version).to_bytes(4, "big")
+    walked = indexentries.walk(data, 20, None)
+    names = sharedmemo.Names(data, walked.starts, 20)
+    assert names == walked.names and walked.names == names
+    assert list(names) == walked.names and len(names) == len(walked.names)
+    assert names[-1] == walked.names[-1] and names[1:3] == walked.names[1:3]
+    assert any(len(n) > 4095 for n in names)
+    assert names != walked.names[:-1]
+    kept = sharedmemo.Names(data, walked.starts, 20, b"\0".join(walked.names))
+    assert kept.listed() == walked.names == names.listed() and kept.listed() is kept.listed()
+    with pytest.raises(IndexError):
+        names[len(names)]

@@ -19,6 +19,7 @@ import itertools
 import os
 import stat
 import struct
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO, Final, NamedTuple
 
@@ -204,7 +205,9 @@ class Walked(NamedTuple):
     """An index file's own entries, read in place (`walk`)."""
 
     starts: list[int]  # each entry's offset, then where the last ends (its extensions)
-    names: list[bytes]  # each entry's path (empty: one a split index's part replaces)
+    # Each entry's path (empty: one a split index's part replaces); a list, or read where it
+    # is when asked (sharedmemo.Names)
+    names: Sequence[bytes]
     found: list[int]  # the regular files whose ctime second is `since` or later (every one)
 
 

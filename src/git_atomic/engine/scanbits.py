@@ -54,7 +54,7 @@ import os
 import stat
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
 
@@ -251,7 +251,7 @@ def _split_entries(
 
 
 def _differing(
-    data: bytes, base: bytes, starts: list[int], names: list[bytes], width: int
+    data: bytes, base: bytes, starts: list[int], names: Sequence[bytes], width: int
 ) -> list[int] | None:
     """The entries of `data` (at `starts`, then where the last ends; their paths `names`)
     whose bytes differ from those of the same path in `base`, or that `base` lacks: ranges of
@@ -313,7 +313,7 @@ def _entry_at(data: bytes, at: int, width: int, version: int, last: bytes) -> tu
 
 def _parse(
     data: bytes, width: int, since: int | None
-) -> tuple[list[int], list[bytes], list[bytes]]:
+) -> tuple[list[int], Sequence[bytes], list[bytes]]:
     """Each entry's offset (then where the last ends) and path; the regular files whose ctime
     second is `since` or later (every one for None). ValueError for a split index."""
     own = indexentries.walk(data, width, since)

@@ -17,6 +17,12 @@ told by the newest of their ctime seconds, kept with them: none where it is befo
 usual case: a shared index is written once, by the scan that split its index, and every later
 scan starts after it); else each entry is read as the walk does. (Not by the shared index's
 mtime: git sets it anew whenever it writes a split index that uses it.)
+
+The paths of a version 2 or 3 shared index are not made into 100,000 objects at each capture
+(5-8 ms of the memo's 9-16 ms of processor time at 100,000 files): `Names` reads each where it
+is in the shared index's bytes, when asked (the few a split index's own part names, found by
+their place: splitentries.py). A version 4 index writes each path from the one before: its
+paths are the memo's, split.
 """
 
 from __future__ import annotations
@@ -26,8 +32,9 @@ import contextlib
 import os
 import sys
 import zlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, overload
 
 from git_atomic.core import wholefile
 from git_atomic.engine import indexentries
@@ -54,7 +61,11 @@ def walked(path: Path, data: bytes, width: int, since: int | None, memo: Memo) -
         if memo.scratch is not None:
             _store(memo, path.name, data, width, found)
         return found
-    starts, names, newest = kept
+    starts, listed, newest = kept
+    # (a version 2 or 3 index: its paths read where they are)
+    names: Sequence[bytes] = (
+        listed if isinstance(listed, list) else Names(data, starts, width, listed)
+    )
     if since is not None and newest < since:
         regular: list[int] = []
     else:
@@ -67,10 +78,12 @@ def walked(path: Path, data: bytes, width: int, since: int | None, memo: Memo) -
 
 def _load(
     file: Path, name: str, data: bytes, width: int
-) -> tuple[list[int], list[bytes], int] | None:
+) -> tuple[list[int], list[bytes] | bytes, int] | None:
     """The offsets and paths the memo keeps for the shared index `name` whose bytes are
-    `data`, and the newest ctime second of its regular files (-1: none); None where it keeps
-    another's, or is no memo."""
+    `data` (for a version 2 or 3 index, its paths as kept, NUL after each but the last: read
+    from `data` when asked, `Names`),
+    and the newest ctime second of its regular files (-1: none); None where it keeps another's,
+    or is no memo."""
     if not name.startswith(_PREFIX) or len(data) < 12 + width:
         return None
     try:
@@ -98,10 +111,73 @@ def _load(
     if sys.byteorder == "little":
         offsets.byteswap()
     starts = offsets.tolist()
+    if len(starts) != count + 1 or starts[0] != 12 or starts[-1] > len(data) - width:
+        return None
+    if data[4:8] in (b"\0\0\0\2", b"\0\0\0\3"):
+        return starts, rest[table:], newest
     names = rest[table:].split(b"\0") if count else []
-    if len(names) != count or starts[0] != 12 or starts[-1] > len(data) - width:
+    if len(names) != count:
         return None
     return starts, names, newest
+
+
+class Names(Sequence[bytes]):
+    """The paths of the entries of a version 2 or 3 index's bytes `data` at `starts` (then
+    where the last ends), each read where it is when asked, as `indexentries.walk` reads it:
+    equal to the list of them. `kept`: the memo's paths, split where every one is asked for
+    (`listed`: a few ms, where reading each costs about as much as walking the index)."""
+
+    __slots__ = ("_data", "_flags", "_kept", "_listed", "_starts")
+
+    def __init__(self, data: bytes, starts: list[int], width: int, kept: bytes = b"") -> None:
+        self._data, self._starts, self._flags = data, starts, 40 + width
+        self._kept = kept
+        self._listed: list[bytes] | None = None
+
+    def listed(self) -> list[bytes]:
+        """Every path, as a list (once)."""
+        if self._listed is not None:
+            return self._listed
+        split = self._kept.split(b"\0") if self._kept else []
+        if len(split) != len(self) or (split and split[-1] != self[len(self) - 1]):
+            split = [self[i] for i in range(len(self))]  # (none kept: read each)
+        self._listed = split
+        return split
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    @overload
+    def __getitem__(self, i: int) -> bytes: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[bytes]: ...
+
+    def __getitem__(self, i: int | slice) -> bytes | list[bytes]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        count = len(self)
+        if i < 0:
+            i += count
+        if not 0 <= i < count:
+            raise IndexError(i)
+        data, at = self._data, self._starts[i] + self._flags
+        flags = int.from_bytes(data[at : at + 2], "big")
+        name = at + (4 if flags & 0x4000 else 2)
+        length = flags & 0xFFF
+        if length == 0xFFF:
+            length = data.index(0, name) - name
+        return data[name : name + length]
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.listed())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, (str, bytes)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _head(name: str, data: bytes, count: int) -> bytes:

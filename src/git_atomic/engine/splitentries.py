@@ -36,6 +36,9 @@ from git_atomic.engine.indexentries import Memo, Walked
 SHARED: Final = "sharedindex."
 _LINK: Final = b"link"
 _REGULAR: Final = 0o100000
+# Past this many paths of a shared index asked for, they are split out of its memo at once
+# (sharedmemo.Names.listed), not read one by one.
+_ASKED_ONE_BY_ONE: Final = 256
 _LARGEST: Final = 1 << 34
 
 # An entry: the bytes of the file that holds it, and its offset there.
@@ -114,13 +117,25 @@ class View:
     a shared index (`own`) as a split index's part changes them (`changes`: None, deleted)."""
 
     def __init__(
-        self, data: bytes, own: Walked, width: int, changes: dict[Key, Entry | None]
+        self,
+        data: bytes,
+        own: Walked,
+        width: int,
+        changes: dict[Key, Entry | None],
+        places: dict[Key, int] | None = None,
     ) -> None:
         self.data, self.own, self.width, self.changes = data, own, width, changes
+        # Where the shared index holds the keys this file's own part replaces or deletes (by
+        # their positions: no lookup by path, whose paths are read when asked: sharedmemo.Names)
+        self.places = places or {}
 
-    def get(self, key: Key) -> Entry | None:
+    def get(self, key: Key, place: int | None = None) -> Entry | None:
+        """The entry at `key`; `place`: where `own` has it, known (another file's `places` on
+        the same shared index)."""
         if key in self.changes:
             return self.changes[key]
+        if place is not None:
+            return self.data, self.own.starts[place]
         name, stage = key
         names, starts = self.own.names, self.own.starts
         i = bisect_left(names, name)  # git keeps an index's entries sorted (by path, stage)
@@ -181,13 +196,16 @@ def read(
     if len(replaced) > count or len(set(deleted).intersection(replaced)):
         raise ValueError("link extension")
     changes: dict[Key, Entry | None] = {}
+    places: dict[Key, int] = {}
     for k, pos in enumerate(replaced):
         if own.names[k]:
             raise ValueError("a replacement with a name")
         at = base.starts[pos]
-        changes[(base.names[pos], _stage(shared, at, width))] = (data, own.starts[k])
+        key = (base.names[pos], _stage(shared, at, width))
+        changes[key], places[key] = (data, own.starts[k]), pos
     for pos in deleted:
-        changes[(base.names[pos], _stage(shared, base.starts[pos], width))] = None
+        key = (base.names[pos], _stage(shared, base.starts[pos], width))
+        changes[key], places[key] = None, pos
     for k in range(len(replaced), count):
         if not own.names[k]:
             raise ValueError("an added entry without a name")
@@ -196,8 +214,11 @@ def read(
     # Its own entries' (a replacement's path is the shared entry's), and the shared index's
     # (those it deletes or replaces too: one look more, never one less).
     found = [own.names[i] if i >= len(replaced) else base.names[replaced[i]] for i in own.found]
-    found += [base.names[i] for i in base.found]
-    return Read(View(shared, base, width, changes), found, link.shared)
+    shared_names = base.names
+    if len(base.found) > _ASKED_ONE_BY_ONE and isinstance(shared_names, sharedmemo.Names):
+        shared_names = shared_names.listed()  # (every file looked at: no record trusted)
+    found += [shared_names[i] for i in base.found]
+    return Read(View(shared, base, width, changes, places), found, link.shared)
 
 
 # The last shared index read, by its name (its checksum: it holds what it held), its inode and
@@ -230,17 +251,20 @@ def differing(new: Read, base: Read) -> list[bytes]:
     size = 40 + width
     out: list[bytes] = []
 
-    def differs(entry: Entry, key: Key, other: View) -> bool:
+    def differs(entry: Entry, key: Key, other: View, place: int | None = None) -> bool:
         data, at = entry
         if int.from_bytes(data[at + 24 : at + 28], "big") & 0o170000 != _REGULAR:
             return False
-        was = other.get(key)
+        was = other.get(key, place)
         return was is None or not data.startswith(memoryview(was[0])[was[1] : was[1] + size], at)
 
     if new.shared is not None and new.shared == base.shared:
+        # (a key either part replaces or deletes: its place in the shared index both read)
+        places = {**base.view.places, **new.view.places}
         for key in set(new.view.changes).union(base.view.changes):
-            entry = new.view.get(key)
-            if entry is not None and differs(entry, key, base.view):
+            place = places.get(key)
+            entry = new.view.get(key, place)
+            if entry is not None and differs(entry, key, base.view, place):
                 out.append(key[0])
         return out
     before = View(b"", Walked([0], [], []), width, dict(base.view.entries()))
