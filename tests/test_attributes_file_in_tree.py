@@ -131,7 +131,7 @@ def test_through_watchman(repo: GitRepo, kind: str, tmp_path: Path) -> None:
         after = disk(repo.path)
         assert after == before, sorted(set(after.items()) ^ set(before.items()))
         assert repo.git("status", "--porcelain") == ""
-        assert "--batch-check=%(objecttype)" in trace.read_text()  # Watchman answered a scan
+        assert "--format=%(objecttype)" in trace.read_text()  # Watchman answered a scan
         run_from(repo, "sub", "undo")
         assert disk(repo.path) == done
     finally:
@@ -174,7 +174,7 @@ def test_an_ignored_rule_file_is_held_and_put_back(
         assert after == before, sorted(set(after.items()) ^ set(before.items()))
         assert repo.git("status", "--porcelain") == ""
         if watched and kind != "excludesFile":  # (changed ignore rules: the usual scan)
-            assert "--batch-check=%(objecttype)" in trace.read_text()  # Watchman answered
+            assert "--format=%(objecttype)" in trace.read_text()  # Watchman answered
         run_from(repo, "", "undo")
         assert disk(repo.path) == done
     finally:

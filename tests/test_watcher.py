@@ -51,7 +51,7 @@ def scans(repo: GitRepo, tmp: Path, *args: str, check: int = 0) -> tuple[str, li
     for line in trace.read_text().splitlines():
         if "status --porcelain=v2" in line:
             kinds.append("status")
-        elif "--batch-check=%(objecttype)" in line:
+        elif "--format=%(objecttype)" in line:
             kinds.append("watchman")
     return res.stdout, kinds
 
@@ -344,7 +344,7 @@ def test_same_bytes_written_again_through_watchman(watched: GitRepo, tmp_path: P
         "begin", "w2", "--history", "shadow", "--json", check=0, env={"GIT_TRACE": str(trace)}
     ).stdout
     lines = trace.read_text().splitlines()
-    assert any("--batch-check=%(objecttype)" in line for line in lines)  # Watchman answered
+    assert any("--format=%(objecttype)" in line for line in lines)  # Watchman answered
     assert not any("update-index -z --index-info" in line for line in lines)
     assert captured(repo, json.loads(out)["checkpoints"]["pre_op"]) == on_disk(repo)
     repo.write("a/one", b"one, edited\n")

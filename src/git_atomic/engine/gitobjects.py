@@ -27,6 +27,10 @@ _LOOSE_BYTES: Final = 8 << 20
 # A loose object's kind is read here (the whole object, checked against its id) up to this many
 # bytes on disk; a larger one is asked of git.
 _KIND_READ_AT_MOST: Final = 1 << 20
+# The loose trees read by one Repo, kept by id (a tree never changes): a capture looks up the
+# paths a watcher reported, then edits the folders on the way to them (the same trees). At most
+# this many; past it the memo starts again.
+_TREES_KEPT: Final = 4096
 
 
 def as_utf8(message: str) -> tuple[str, ...]:
@@ -49,6 +53,7 @@ class RepoObjects(RepoRunner):
         super().__init__(root, git_dir, common_dir)
         self._diffs: dict[tuple[str, str, tuple[bytes, ...]], list[RawChange]] = {}
         self._diffing: dict[tuple[str, str], threading.Thread] = {}  # `diff_trees_beside`
+        self._trees: dict[str, Sequence[tuple[str, str, str, bytes]]] = {}  # `_loose_tree`
 
     def hash_worktree_files(self, rels: Sequence[bytes]) -> dict[bytes, str]:
         """Store the raw bytes of worktree files (paths from the top) as blobs, each read
@@ -134,8 +139,11 @@ class RepoObjects(RepoRunner):
             )
         return objectformat.write_loose(self.objects_out, b"commit", body, sha256=self.sha256)
 
-    def _loose_tree(self, treeish: str) -> list[tuple[str, str, str, bytes]] | None:
+    def _loose_tree(self, treeish: str) -> Sequence[tuple[str, str, str, bytes]] | None:
         """The entries of a tree (or of a commit's tree) stored loose; None: ask git."""
+        kept = self._trees.get(treeish)
+        if kept is not None:
+            return kept
         read = self._read_loose(treeish)
         if read is not None and read[0] == b"commit":
             first = read[1].split(b"\n", 1)[0]
@@ -145,9 +153,78 @@ class RepoObjects(RepoRunner):
         if read is None or read[0] != b"tree":
             return None
         try:
-            return objectformat.parse_tree(read[1], sha256=len(treeish) == 64)
+            entries = tuple(objectformat.parse_tree(read[1], sha256=len(treeish) == 64))
         except ValueError:
             return None
+        if len(self._trees) >= _TREES_KEPT:
+            self._trees.clear()
+        self._trees[treeish] = entries
+        return entries
+
+    def kinds_at(self, tree: str, paths: Sequence[bytes]) -> dict[bytes, bytes]:
+        """The kind of the entry at each of `paths` in `tree`, by its mode (b"blob", b"tree",
+        b"commit" for a submodule; b"missing" where there is none, a file or a submodule on
+        the way too): from the loose trees on the way where they are (`loose_kinds_at`), else
+        git's `ls-tree` (`told_kinds_at`)."""
+        kinds = self.loose_kinds_at(tree, paths)
+        return kinds if kinds is not None else self.told_kinds_at(tree, paths)
+
+    def told_kinds_at(self, tree: str, paths: Sequence[bytes]) -> dict[bytes, bytes]:
+        """`kinds_at` as git lists them: `ls-tree -t` of the paths (literal), trees on the way
+        shown, each path's own entry taken (every folder on the way to one is among them)."""
+        env = {"GIT_LITERAL_PATHSPECS": "1", "GIT_INDEX_FILE": str(self.state_dir / "no-index")}
+        found: dict[bytes, bytes] = {}
+        for i in range(0, len(paths), _BATCH):
+            batch = [os.fsdecode(p) for p in paths[i : i + _BATCH]]
+            listing = self.out(
+                "ls-tree",
+                "-z",
+                "-t",
+                "--full-tree",
+                "--format=%(objecttype)%x09%(path)",
+                tree,
+                "--",
+                *batch,
+                env=env,
+            )
+            for item in listing.split(b"\0"):
+                kind, _, path = item.partition(b"\t")
+                found[path] = kind
+        return {p: found.get(p, b"missing") for p in paths}
+
+    def loose_kinds_at(self, tree: str, paths: Iterable[bytes]) -> dict[bytes, bytes] | None:
+        """`kinds_at` read from the loose trees on the way without a process (each checked
+        against its id: objectformat.read_loose). None where one of them is not stored loose:
+        ask git."""
+        listed: dict[bytes, dict[bytes, tuple[str, str]] | None] = {}  # None: not a folder
+
+        def listing(folder: bytes) -> dict[bytes, tuple[str, str]] | None:
+            if folder in listed:
+                return listed[folder]
+            oid: str | None = tree
+            if folder:
+                parent, _, name = folder.rpartition(b"/")
+                above = listing(parent)
+                entry = above.get(name) if above is not None else None
+                oid = entry[1] if entry is not None and entry[0] == "tree" else None
+            entries = self._loose_tree(oid) if oid is not None else ()
+            if entries is None:
+                raise LookupError(oid)  # not loose
+            found = listed[folder] = (
+                {name: (kind, eoid) for _, kind, eoid, name in entries} if oid else None
+            )
+            return found
+
+        kinds = {}
+        try:
+            for path in paths:
+                parent, _, name = path.rpartition(b"/")
+                entries = listing(parent)
+                entry = entries.get(name) if entries is not None else None
+                kinds[path] = entry[0].encode() if entry is not None else b"missing"
+        except LookupError:
+            return None
+        return kinds
 
     def ls_tree(self, treeish: str, *, recursive: bool = False) -> list[TreeEntry]:
         if not recursive:

@@ -33,7 +33,8 @@ def classify(
 ) -> tuple[list[bytes], list[bytes], list[bytes]] | None:
     """(gone, may differ, new and not in `tree`) for paths Watchman reported. Each path's
     folders are looked up too: one that is a submodule in `tree` sends the scan the usual
-    way."""
+    way. Looked up by the entries' modes in the loose trees on the way (a scan's own, mostly:
+    no process), else by git's `ls-tree`."""
     if not paths:
         return [], [], []
     asked: dict[bytes, None] = {}
@@ -42,15 +43,11 @@ def classify(
         for i in range(1, len(parts)):
             asked[b"/".join(parts[:i])] = None
         asked[path] = None
-    out = repo.out(
-        "cat-file",
-        "--batch-check=%(objecttype)",
-        input=b"".join(tree.encode() + b":" + p + b"\n" for p in asked),
-    )
-    lines = out.split(b"\n")
-    if len(lines) < len(asked):
-        return None
-    kinds = dict(zip(asked, lines, strict=False))
+    kinds = repo.kinds_at(tree, list(asked))
+    if _verify():  # (under test: git lists the same)
+        told = repo.told_kinds_at(tree, list(asked))
+        if kinds != told:
+            raise AssertionError(f"watchpaths: {kinds} from the loose trees, git says {told}")
     if any(kind == b"commit" for kind in kinds.values()):
         return None  # a submodule on the way: git status looks at it its own way
     deleted: list[bytes] = []
@@ -79,6 +76,12 @@ def classify(
         if any(disk.lstat(f + b"/.git") is not None for f in folders):
             return None
     return deleted, changed, new
+
+
+def _verify() -> bool:
+    """Under test (scantree.py's switch), the kinds read from the loose trees are checked
+    against git's listing."""
+    return os.environ.get("GIT_ATOMIC_VERIFY_SCAN") == "1"
 
 
 def not_ignored(repo: Repo, paths: Sequence[bytes]) -> list[bytes] | None:
