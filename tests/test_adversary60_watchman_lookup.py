@@ -2,8 +2,9 @@
 folder, a submodule on the way: watchpaths.py). It reads them from the loose trees on the way
 (each checked against its id) where they are loose, as a scan's own trees mostly are, and asks
 git (`ls-tree`) only where one is packed; what it reads is what git lists (the oracle here is
-git's own `ls-tree`, and under test every lookup is checked against it). Whatever way went, the
-checkpoint holds exactly the disk.
+git's own `ls-tree`, and under test every lookup is checked against it). Files written again
+with the same bytes leave the scan's tree as it was: no tree is written again (not even
+freshened). Whatever way went, the checkpoint holds exactly the disk.
 
 The Watchman tests skip, visibly, where Watchman is not installed (CI)."""
 
@@ -103,6 +104,39 @@ def test_a_watched_capture_looks_up_without_a_process_where_the_trees_are_loose(
     assert "status" not in commands
     assert "ls-tree" in commands, commands
     assert pre_op(repo, out) == on_disk(repo)
+
+
+@needs_watchman
+def test_files_written_again_with_the_same_bytes_write_no_tree(
+    watched: GitRepo, tmp_path: Path
+) -> None:
+    repo = watched
+    make_tree(repo)
+    repo.atomic("begin", "w", "--history", "shadow", check=0)
+    repo.atomic("abort", check=0)
+    objects = repo.path / ".git" / "objects"
+    loose = [p for p in objects.glob("??/*") if p.is_file()]
+    for path in loose:
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+    for name in ("a/b/one", "a/b/c/deep", "x/three"):  # in place: bytes and bits the same
+        path = repo.path / name
+        path.write_bytes(path.read_bytes())
+    before = on_disk(repo)
+    out, commands = git_commands(repo, tmp_path, "begin", "w", "--history", "shadow", "--json")
+    assert "status" not in commands
+    # The folders on the way to the files written again (the tree's top aside: a checkpoint's
+    # parts name it): none of their trees was written again, nor freshened.
+    on_the_way = [repo.git("rev-parse", f"HEAD:{d}").strip() for d in ("a", "a/b", "a/b/c", "x")]
+    touched = [p.parent.name + p.name for p in loose if p.stat().st_mtime != 1_000_000_000]
+    assert not set(on_the_way) & set(touched), touched
+    assert pre_op(repo, out) == before == on_disk(repo)
+    repo.write("a/b/c/deep", b"deep, edited\n")  # the next change is still seen
+    out, _ = git_commands(repo, tmp_path, "abort", "--json")
+    rescue = json.loads(out)["checkpoints"]["rescue"]
+    assert (
+        oracle.checkpoint_files(repo.env, repo.path, rescue)[b"a/b/c/deep"] != before[b"a/b/c/deep"]
+    )
+    assert on_disk(repo) == before
 
 
 def test_the_loose_lookup_says_what_git_says(repo: GitRepo) -> None:

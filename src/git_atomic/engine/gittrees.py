@@ -67,13 +67,18 @@ class RepoTrees(RepoObjects):
         (`mktree --batch`, or loose by Python for a few): no index, however big the tree.
         `remember`: how the two trees differ, either way, is known from the entries replaced
         (`diff_trees` then runs no `diff-tree` for them), where no change puts a file where a
-        folder was or the other way round.
+        folder was or the other way round; and where every entry is already what it is set to,
+        the tree is `tree` itself, no tree written again (the scan's tree, the caller with
+        `remember`, is git's `write-tree` or such an edit: canonical, so the same entries are
+        the same tree).
         """
         if not changes:
             return tree
         dirs = _folders_on_the_way(changes)
         listed = self._listing(tree, dirs)
         replaced = treediff.entries_at(listed, changes, dirs) if remember else None
+        if replaced is not None and all(replaced[p] == new for p, new in changes.items()):
+            return tree  # (files written again with the same bytes: nothing written, see above)
         # A file on the way of paths only left out stays (nothing is below it to leave out).
         written = _folders_on_the_way(p for p, new in changes.items() if new is not None)
         children = _children(listed, dirs, files_kept=dirs - written)
