@@ -425,49 +425,6 @@ def test_a_worktree_watchman_does_not_watch_is_not_asked_again_for_a_while(
         subprocess.run(["watchman", "watch-del", str(repo.path)], capture_output=True, check=False)
 
 
-def test_not_watched_is_asked_once_until_watchmans_watches_change(
-    repo: GitRepo, tmp_path: Path
-) -> None:
-    """Counted at a socket of our own in Watchman's place (`WATCHMAN_SOCK`), which answers
-    that it watches nothing: the first capture asks, the next ones within 30 seconds do not,
-    and one after Watchman's state file changed (a watch begun or ended) asks again."""
-    import socket
-    import threading
-
-    folder = tmp_path / "wm"
-    folder.mkdir()
-    state = folder / "state"
-    state.write_text('{"watched": []}')
-    asked: list[bytes] = []
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(folder / "sock"))
-    server.listen(8)
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            with conn:
-                asked.append(conn.recv(1 << 16))
-                conn.sendall(b'{"version": "4.9.0", "roots": []}\n')
-
-    threading.Thread(target=serve, daemon=True).start()
-    env = {"WATCHMAN_SOCK": str(folder / "sock"), "GIT_ATOMIC_HELPER": "0"}
-    try:
-        for n in range(3):
-            repo.write("a.txt", f"{n}\n".encode())
-            repo.atomic("run", "--", "true", check=0, env=env)
-        assert len(asked) == 1 and b"watch-list" in asked[0]
-        state.write_text('{"watched": [{"path": "/elsewhere"}]}')
-        os.utime(state, ns=(state.stat().st_atime_ns, state.stat().st_mtime_ns + 1_000_000))
-        repo.atomic("run", "--", "true", check=0, env=env)
-        assert len(asked) == 2
-    finally:
-        server.close()
-
-
 def test_a_dry_run_asks_no_watchman_and_leaves_a_watched_repository_as_it_was(
     watched: GitRepo, tmp_path: Path
 ) -> None:

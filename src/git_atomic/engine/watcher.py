@@ -154,22 +154,26 @@ def _still_unwatched(mark: Path) -> bool:
 
 
 def _clock(repo: Repo) -> Clock | None:
-    listing = watchmanlink.ask(repo, ["watch-list"])
-    if listing is None:
-        return None
+    """The clock of the root Watchman watches at the worktree or above it: `clock` asked of
+    the worktree, then of each folder above it, until one is a root (Watchman resolves only a
+    root's own path: any other is "not watched"). Never `watch-list`, which names every root:
+    Watchman 4.9 answers it nothing while one of them is not UTF-8 (docs/limits.md)."""
     real = os.path.realpath(repo.root)
-    roots = listing.get("roots")
-    if not isinstance(roots, list):
-        return None
-    for root in sorted((r for r in roots if isinstance(r, str)), key=len, reverse=True):
-        if real == root or real.startswith(root.rstrip("/") + "/"):
-            answer = watchmanlink.ask(repo, ["clock", root, {"sync_timeout": _SYNC_MS}])
-            now = answer.get("clock") if answer is not None else None
-            if not isinstance(now, str):
-                return None
-            relative = "" if real == root else real[len(root.rstrip("/")) + 1 :]
-            return Clock(root, relative, now, gitlinks_checked=False)
-    return None
+    candidate = real
+    while True:
+        data = watchmanlink.ask_told(repo, ["clock", candidate, {"sync_timeout": _SYNC_MS}])
+        if data is None:
+            return None  # no Watchman, or no answer: not asked again
+        now = data.get("clock")
+        if isinstance(now, str) and "error" not in data:
+            relative = "" if candidate == real else real[len(candidate.rstrip("/")) + 1 :]
+            return Clock(candidate, relative, now, gitlinks_checked=False)
+        if "is not watched" not in str(data.get("error")):
+            return None  # an error of a root (a sync that timed out), or `/`
+        parent = os.path.dirname(candidate)
+        if parent == candidate:
+            return None
+        candidate = parent
 
 
 def since(repo: Repo, key: str, tree: str) -> Query | None:

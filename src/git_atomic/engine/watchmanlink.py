@@ -237,6 +237,17 @@ def ask(repo: Repo, command: list[object]) -> dict[str, object] | None:
 
 
 def answer_of(running: Asked) -> dict[str, object] | None:
+    data = _told(running)
+    return None if data is None or "error" in data else data
+
+
+def ask_told(repo: Repo, command: list[object]) -> dict[str, object] | None:
+    """`ask`, its error answered too (`{"error": ...}`); None when there is no answer."""
+    running = send(repo, command)
+    return _told(running) if running is not None else None
+
+
+def _told(running: Asked) -> dict[str, object] | None:
     res = running.answer(timeout=TIMEOUT_S)
     if res.returncode != 0:
         return None
@@ -246,6 +257,4 @@ def answer_of(running: Asked) -> dict[str, object] | None:
         data = json.loads(res.stdout)
     except ValueError:
         return None
-    if not isinstance(data, dict) or "error" in data:
-        return None
-    return data
+    return data if isinstance(data, dict) else None
