@@ -337,6 +337,9 @@ def _worked_out(
             return Outcome(current, None, conflicts=tuple(conflicts))
         files, staged = merged_files.tree, merged_index.tree
         refs.move(frm, to)
+    clashes = refs.name_clashes(current)
+    if clashes:  # a branch made again where a later one holds its name: git cannot hold both
+        return Outcome(current, None, conflicts=tuple(Conflict(b"", STATE, c) for c in clashes))
     pairs = [(snaps[frm], snaps[to]) for frm, to in changes]
     # An empty folder the changes make where a later file stands (`e/f/` made again where you
     # wrote a file `e`): an overlap, as a file of the changes there would be.

@@ -73,6 +73,25 @@ class RefsAfter:
         self.kept.append(name)
         self.checked_out.append(name)
 
+    def name_clashes(self, current: Snapshot) -> list[str]:
+        """Branches the changes leave beside a branch named as a folder of theirs (`a` and
+        `a/c`), which git cannot hold: a branch made again where one of yours made since holds
+        the name (t1404). One line each, naming both."""
+        out = []
+        for name in sorted(self.branches):
+            parts = name.split("/")
+            for depth in range(3, len(parts)):  # past `refs/heads/`
+                outer = "/".join(parts[:depth])
+                if outer in self.branches:
+                    made, there = (outer, name) if outer not in current.branches else (name, outer)
+                    made, there = (n.removeprefix("refs/heads/") for n in (made, there))
+                    out.append(
+                        f"branch {made} cannot be made again beside branch {there} (a branch "
+                        f"and a folder of branches cannot share a name): delete or rename "
+                        f"{there} first"
+                    )
+        return out
+
     @property
     def head_oid(self) -> str | None:
         if self.head_ref is None:
