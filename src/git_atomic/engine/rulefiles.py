@@ -30,14 +30,12 @@ CONFIGURED: Final = (("core.excludesFile", "ignore"), ("core.attributesFile", "a
 
 def configured_in_tree(repo: RepoConfig, key: str) -> bytes | None:
     """Where in the worktree the file `key` names is (bytes, from the top), when it is there:
-    a file a checkpoint holds and a restore writes back like any other. None when it is not
-    set or elsewhere (your global excludes file: configuration, never ours), or when its path
+    a file a checkpoint holds and a restore writes back like any other (unset: the file of your
+    XDG config folder git reads, in the worktree where that is your home folder). None when it
+    is elsewhere (your global excludes file: configuration, never ours), or when its path
     steps out (`..`) of a folder of the worktree that is a link or no folder (`_spelled`)."""
-    configured = repo.config(key)
-    if not configured:
-        return None
     root = os.fsencode(repo.root)
-    spelled = _spelled(root, os.fsencode(os.path.expanduser(configured)))
+    spelled = _spelled(root, _named(repo, key))
     if spelled.rel is None or (spelled.left and _stepped_out(root, spelled.left) is not None):
         return None
     return spelled.rel
@@ -52,6 +50,16 @@ class _Spelled(NamedTuple):
 
     rel: bytes | None
     left: tuple[bytes, ...]
+
+
+def _named(repo: RepoConfig, key: str) -> bytes:
+    """The path git reads for `key`, as written: the setting (`~` expanded), or where it is not
+    set the file of your XDG config folder (`~/.config/git/ignore`), which is a file of the
+    worktree where the worktree is your home folder (a repository of your dot files)."""
+    configured = repo.config(key)
+    if configured:
+        return os.fsencode(os.path.expanduser(configured))
+    return os.fsencode(configured_file(repo, key, dict(CONFIGURED)[key]))
 
 
 def _spelled(root: bytes, named: bytes) -> _Spelled:
@@ -140,14 +148,13 @@ def configured(repo: RepoConfig, key: str, default: str) -> Configured:
     """The file `key` names and what is there (`Configured`). Never through a link of the
     worktree: its path is worked out as the kernel does, folder by folder."""
     path = configured_file(repo, key, default)
-    named = repo.config(key)
     root = os.fsencode(repo.root)
-    spelled = _spelled(root, os.fsencode(os.path.expanduser(named))) if named else None
-    if spelled is not None and spelled.left:
+    spelled = _spelled(root, _named(repo, key))
+    if spelled.left:
         past = _stepped_out(root, spelled.left)
         if past is not None:
             return Configured(path, None, None, past)
-    if spelled is None or spelled.rel is None:
+    if spelled.rel is None:
         try:
             return Configured(path, None, os.stat(path), False)
         except (OSError, ValueError):  # (a NUL in the name: no file git opens either)

@@ -1,0 +1,66 @@
+"""t1306-xdg-files: git's own files in your XDG config folder, `$XDG_CONFIG_HOME/git/ignore`
+and `git/attributes` (`~/.config/git/...`), read where `core.excludesFile` and
+`core.attributesFile` are not set. Where the worktree is your home folder (a repository of your
+dot files) they are files of the worktree: an operation that adds a rule there and makes a file
+the rule hides has both taken back by its rollback, as with a `core.excludesFile` of the
+worktree (docs/limits.md) or a `.gitignore`; elsewhere they are yours, never written.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from testing.gitrepo import GitRepo
+
+RULES = {
+    "ignore": (b"*.log\n", b"*.tmp\n", "printf 'made\\n' > made.tmp"),
+    "attributes": (b"*.bin binary\n", b"*.txt text eol=crlf\n", "printf 'a\\nb\\n' > new.txt"),
+}
+
+
+def _dotfiles(tmp_path: Path, kind: str) -> GitRepo:
+    """A repository whose worktree is HOME: its `.config/git/<kind>` a tracked file."""
+    home = tmp_path / "home"
+    repo = GitRepo.create(home, home)
+    repo.write(f".config/git/{kind}", RULES[kind][0])
+    repo.write(".bashrc", b"rc\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "dots")
+    return repo
+
+
+def _op(kind: str, *, fail: bool) -> list[str]:
+    _, rule, make = RULES[kind]
+    line = f"printf '{rule.decode().strip()}\\n' >> .config/git/{kind}; {make}; printf 'x\\n' > x"
+    return ["--", "sh", "-c", line + ("; exit 1" if fail else "")]
+
+
+@pytest.mark.parametrize("kind", sorted(RULES))
+def test_failed_run_in_a_dotfiles_worktree_is_exact(tmp_path: Path, kind: str) -> None:
+    """The failed run: the rule file back and the file it hid gone (before: `made.tmp` stayed,
+    untracked once the rule went), then `undo` brings both back."""
+    repo = _dotfiles(tmp_path, kind)
+    before = repo.fingerprint()
+    res = repo.atomic("run", "--history", "shadow", "--no-gates", *_op(kind, fail=True), check=1)
+    assert repo.fingerprint().diff(before) == [], res.stderr
+    made = RULES[kind][2].split("> ")[1]
+    assert not repo.exists(made) and not repo.exists("x")
+    repo.atomic("undo", check=0)
+    assert repo.exists(made) and repo.read(f".config/git/{kind}").endswith(RULES[kind][1])
+
+
+def test_rollback_op_takes_the_hidden_file_back_and_keeps_yours(tmp_path: Path) -> None:
+    """`rollback --op` of an operation that added `*.tmp` to the XDG ignore file and made
+    `made.tmp`: both go; a `.tmp` of yours made later stays (the rule is yours to take)."""
+    repo = _dotfiles(tmp_path, "ignore")
+    run = repo.atomic(
+        "run", "--history", "shadow", "--no-gates", "--json", *_op("ignore", fail=False)
+    )
+    op_id = json.loads(run.stdout)["op_id"]
+    repo.write("yours.tmp", b"y\n")
+    repo.atomic("rollback", "--op", op_id, check=0)
+    assert not repo.exists("made.tmp") and repo.read("yours.tmp") == b"y\n"
+    assert repo.read(".config/git/ignore") == RULES["ignore"][0]
