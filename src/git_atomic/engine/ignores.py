@@ -342,6 +342,11 @@ def known(repo: Repo, paths: Sequence[bytes], *, limit: int | None) -> list[byte
     """`collect` of a listing already made (`listed`; a scan may know it is still the one)."""
     found = []
     configured = rulefiles.in_tree(repo)
+    # The configured rule file in an ignored folder, which git names whole (`.config/`): git
+    # reads that file wherever it is, so it is held as one named itself is.
+    folders = [p for p in paths if p.endswith(b"/")]
+    inside = [c for c in configured if c not in paths and any(c.startswith(f) for f in folders)]
+    paths = [*paths, *inside]
     with safefs.Tree(os.fsencode(repo.root)) as tree:
         for path in paths:
             st = tree.lstat(path) if path and not path.endswith(b"/") else None
