@@ -66,20 +66,25 @@ def test_rollback_op_takes_the_hidden_file_back_and_keeps_yours(tmp_path: Path) 
     assert repo.read(".config/git/ignore") == RULES["ignore"][0]
 
 
-@pytest.mark.parametrize("named", ["unset", "core.excludesFile"])
-def test_rule_file_in_an_ignored_folder_is_held(tmp_path: Path, named: str) -> None:
-    """The excludes file in a folder your `.gitignore` ignores (`.config/`, as dot-files
-    repositories do; git reads it all the same, wherever it is): held by the checkpoints, so a
-    failed run that added `*.tmp` to it gets it back as it was, and `made.tmp` goes (before:
-    the rule and the file it hid both stayed: git lists `.config/` whole, not the file)."""
+@pytest.mark.parametrize(
+    ("kind", "named"),
+    [("ignore", ""), ("ignore", "core.excludesFile"), ("attributes", "")],
+)
+def test_rule_file_in_an_ignored_folder_is_held(tmp_path: Path, kind: str, named: str) -> None:
+    """The excludes (or attributes) file in a folder your `.gitignore` ignores (`.config/`, as
+    dot-files repositories do; git reads it all the same, wherever it is): held by the
+    checkpoints, so a failed run that added a rule to it gets it back as it was, and the file
+    the rule hid goes (before: the rule and that file both stayed: git lists `.config/`
+    whole, not the file)."""
     home = tmp_path / "home"
     repo = GitRepo.create(home, home)
-    if named != "unset":
-        repo.git("config", named, ".config/git/ignore")
-    repo.write(".config/git/ignore", b"*.log\n")
+    if named:
+        repo.git("config", named, f".config/git/{kind}")
+    repo.write(f".config/git/{kind}", RULES[kind][0])
     repo.write(".gitignore", b".config/\n")
     repo.git("add", ".gitignore")
     repo.git("commit", "-qm", "dots")
-    repo.atomic("run", "--history", "shadow", "--no-gates", *_op("ignore", fail=True), check=1)
-    assert repo.read(".config/git/ignore") == b"*.log\n"
-    assert not repo.exists("made.tmp") and not repo.exists("x")
+    repo.atomic("run", "--history", "shadow", "--no-gates", *_op(kind, fail=True), check=1)
+    assert repo.read(f".config/git/{kind}") == RULES[kind][0]
+    made = RULES[kind][2].split("> ")[1]
+    assert not repo.exists(made) and not repo.exists("x")
