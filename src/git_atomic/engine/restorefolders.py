@@ -39,7 +39,9 @@ def prune_empty_dirs(
             if here is not None and (d == here or here.startswith(d + b"/")):
                 # The folder this command runs in (your shell's, or a tool's): left, empty,
                 # as git leaves its own (t2501); removed, every later command from it fails.
-                if here not in outcome.kept_here:
+                # Named only where it is left for that alone: one that holds a file (yours,
+                # the run started in `src/`) was never to go (t2300).
+                if here not in outcome.kept_here and tree.empty_folders(d) is not None:
                     outcome.kept_here.append(here)
                     shown = here.decode("utf-8", "backslashreplace")
                     outcome.problems.append(_kept_words(shown))
