@@ -129,3 +129,16 @@ def test_branch_name_held_again_after_the_rollback_refuses_undo(tmp_path: Path) 
     assert "refused, nothing changed" in res.stderr and "a/b" in res.stderr, res.stderr
     assert repo.fingerprint().diff(before) == []
     assert json.loads(repo.atomic("status", "--json", check=0).stdout)["interrupted"] is None
+
+
+def test_header_only_packed_refs_foreseen_in_words(tmp_path: Path) -> None:
+    """t1408: `git branch -D` of a loose branch writes a `packed-refs` holding git's header
+    alone (none was there): the dry run of its rollback says that file goes, not "0 refs
+    written as loose files again"."""
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    repo.git("branch", "a")
+    op_id = _run(repo, "git branch -D a; printf 'x\\n' > x")
+    assert (repo.path / ".git" / "packed-refs").exists()
+    res = repo.atomic("rollback", "--op", op_id, "--dry-run", check=0)
+    assert "0 refs" not in res.stdout, res.stdout
+    assert "packed-refs: removed (git's header alone" in res.stdout, res.stdout

@@ -73,10 +73,17 @@ def foresee(
         found = packedrefs.foresee(repo, only)
         if found is not None:
             n, gone = found
-            lines.append(
-                f"packed-refs: {n} ref{'s' if n != 1 else ''} written as loose files again"
-                + (", the file removed" if gone else ", the file stays with the refs packed since")
-            )
+            if n == 0 and gone:  # (`git branch -D` of a loose branch writes one so)
+                lines.append("packed-refs: removed (git's header alone, made by the operation)")
+            else:
+                lines.append(
+                    f"packed-refs: {n} ref{'s' if n != 1 else ''} written as loose files again"
+                    + (
+                        ", the file removed"
+                        if gone
+                        else ", the file stays with the refs packed since"
+                    )
+                )
     if "replace_refs" in details:
         from git_atomic.engine import replacerefs
 
