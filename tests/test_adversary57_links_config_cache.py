@@ -66,7 +66,8 @@ def test_a_link_at_an_entry_is_not_read_through(cache: Path, tmp_path: Path) -> 
     seen = outside(tmp_path / "forged", forged)
     entry.symlink_to(seen[0])
     assert config._parsed_before(RAW) is None
-    path = tmp_path / ".git-atomic.toml"
+    path = tmp_path / "repo" / ".git-atomic.toml"  # (the cache beside the worktree, not in it)
+    path.parent.mkdir()
     path.write_bytes(RAW)
     assert config._parse(path, ".git-atomic.toml") == {"history": "shadow"}
     untouched(seen)  # the link replaced by a file of ours (renamed over it), never written
@@ -88,7 +89,8 @@ def test_the_cache_folder_a_link_is_no_cache(cache: Path, tmp_path: Path, at: st
         cache.symlink_to(elsewhere)
     else:
         os.mkfifo(cache)
-    path = tmp_path / ".git-atomic.toml"
+    path = tmp_path / "repo" / ".git-atomic.toml"  # (the cache beside the worktree, not in it)
+    path.parent.mkdir()
     path.write_bytes(RAW)
     assert config._parse(path, ".git-atomic.toml") == {"history": "shadow"}
     assert config._parsed_before(RAW) is None

@@ -88,3 +88,20 @@ def test_rule_file_in_an_ignored_folder_is_held(tmp_path: Path, kind: str, named
     assert repo.read(f".config/git/{kind}") == RULES[kind][0]
     made = RULES[kind][2].split("> ")[1]
     assert not repo.exists(made) and not repo.exists("x")
+
+
+def test_no_cache_of_ours_in_a_dotfiles_worktree(tmp_path: Path) -> None:
+    """git-atomic keeps the configuration's parse in your cache folder (`~/.cache/git-atomic`);
+    where that folder is in the worktree (your home folder is), it keeps none: a run in
+    commits mode committed `.cache/git-atomic/config-...` beside the operation's file, as its
+    effect, and every command left it untracked in your tree."""
+    home = tmp_path / "home"
+    repo = GitRepo.create(home, home)
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "t"\nrun = "true"\n')
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "dots")
+    cache = {"XDG_CACHE_HOME": str(home / ".cache")}
+    line = "printf 'x\\n' > x"
+    repo.atomic("run", "--history", "commits", "--", "sh", "-c", line, env=cache, check=0)
+    assert repo.git("show", "--format=", "--name-only", "HEAD").split() == ["x"]
+    assert not repo.exists(".cache")

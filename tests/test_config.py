@@ -164,7 +164,8 @@ def test_a_cached_parse_is_the_parsers_own(tmp_path: Path, monkeypatch: pytest.M
 
     raw = SPEC_EXAMPLE.encode() + b'\n[extra]\nf = 1.5\nb = true\nl = [1, "x", {a = 2}]\n'
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    path = write(tmp_path, raw.decode())
+    (tmp_path / "repo").mkdir()  # (the cache beside the worktree: none is kept in it)
+    path = write(tmp_path / "repo", raw.decode())
     assert config._parse(path, "x") == tomllib.loads(raw.decode())
     assert config._parsed_before(raw) == tomllib.loads(raw.decode())
     dated = b"when = 1979-05-27T07:32:00Z\n"

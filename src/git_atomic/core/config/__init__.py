@@ -176,7 +176,7 @@ def _parse(path: Path, label: str, *, only_if_mentioned: bool = False) -> dict[s
         raise ConfigError(f"{label}: a link came on its way while it was read: not read") from None
     if only_if_mentioned and not _may_name_us(raw):
         return {}  # (the parser's import alone costs 4 to 6 ms of a command's start)
-    known = _parsed_before(raw)
+    known = _parsed_before(raw, top)
     if known is not None:
         return known
     import tomllib
@@ -194,7 +194,7 @@ def _parse(path: Path, label: str, *, only_if_mentioned: bool = False) -> dict[s
             return {}
         what = "not UTF-8" if isinstance(e, UnicodeDecodeError) else str(e)
         raise ConfigError(f"{label}: invalid TOML: {what}") from None
-    _remember_parsed(raw, data)
+    _remember_parsed(raw, data, top)
     return data
 
 
@@ -210,12 +210,17 @@ _CACHE_VERSION: Final = b"git-atomic config cache 1\n"
 _CACHE_LIMIT: Final = 1 << 24
 
 
-def _cache_file(raw: bytes) -> Path | None:
+def _cache_file(raw: bytes, top: str | None = None) -> Path | None:
+    """Where the parse of `raw` is kept; None where the cache folder is in the worktree at
+    `top`, when given (a repository of your dot files, your home folder its worktree): a file
+    we wrote there would be taken for the operation's (committed in commits mode, left
+    untracked)."""
     import os
     import zlib
 
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    if not os.path.isabs(base):
+    inside = top is not None and (os.path.realpath(base) + "/").startswith(top.rstrip("/") + "/")
+    if not os.path.isabs(base) or inside:
         return None
     return Path(base) / "git-atomic" / f"config-{zlib.crc32(raw):08x}-{len(raw)}"
 
@@ -244,13 +249,13 @@ def _cache_folder(path: Path, *, make: bool) -> int | None:
     return None
 
 
-def _parsed_before(raw: bytes) -> dict[str, object] | None:
+def _parsed_before(raw: bytes, top: str | None = None) -> dict[str, object] | None:
     import marshal
     import os
 
     from git_atomic.core import wholefile
 
-    path = _cache_file(raw)
+    path = _cache_file(raw, top)
     folder = None if path is None else _cache_folder(path, make=False)
     if path is None or folder is None:
         return None
@@ -266,14 +271,14 @@ def _parsed_before(raw: bytes) -> dict[str, object] | None:
     return parsed if kept == raw and isinstance(parsed, dict) else None
 
 
-def _remember_parsed(raw: bytes, data: dict[str, object]) -> None:
+def _remember_parsed(raw: bytes, data: dict[str, object], top: str | None = None) -> None:
     import contextlib
     import marshal
     import os
 
     from git_atomic.core import wholefile
 
-    path = _cache_file(raw)
+    path = _cache_file(raw, top)
     if path is None:
         return
     try:
