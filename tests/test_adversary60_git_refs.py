@@ -142,3 +142,16 @@ def test_header_only_packed_refs_foreseen_in_words(tmp_path: Path) -> None:
     res = repo.atomic("rollback", "--op", op_id, "--dry-run", check=0)
     assert "0 refs" not in res.stdout, res.stdout
     assert "packed-refs: removed (git's header alone" in res.stdout, res.stdout
+
+
+def test_a_clash_git_was_given_is_not_the_take_back_s(tmp_path: Path) -> None:
+    """A `packed-refs` written by hand with both `a` and `a/b` (git lists both): the take-back
+    of an operation that touched neither is not refused for them."""
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    head = repo.head()
+    packed = f"# pack-refs with: peeled fully-peeled sorted \n{head} refs/heads/a\n"
+    (repo.path / ".git" / "packed-refs").write_text(packed + f"{head} refs/heads/a/b\n")
+    op_id = _run(repo, "printf 'x\\n' > x; git branch -q new")
+    repo.write("later", b"yours\n")  # (the effect's way, not the exact one)
+    repo.atomic("rollback", "--op", op_id, check=0)
+    assert not repo.exists("x") and "refs/heads/new" not in repo.git("for-each-ref")

@@ -82,7 +82,8 @@ class RefsAfter:
             parts = name.split("/")
             for depth in range(3, len(parts)):  # past `refs/heads/`
                 outer = "/".join(parts[:depth])
-                if outer in self.branches:
+                # (both there now: not the changes' doing, git was given them so)
+                if outer in self.branches and not {outer, name} <= current.branches.keys():
                     made, there = (outer, name) if outer not in current.branches else (name, outer)
                     made, there = (n.removeprefix("refs/heads/") for n in (made, there))
                     out.append(
