@@ -105,3 +105,22 @@ def test_no_cache_of_ours_in_a_dotfiles_worktree(tmp_path: Path) -> None:
     repo.atomic("run", "--history", "commits", "--", "sh", "-c", line, env=cache, check=0)
     assert repo.git("show", "--format=", "--name-only", "HEAD").split() == ["x"]
     assert not repo.exists(".cache")
+
+
+@pytest.mark.parametrize("named", ["", "core.excludesFile"])
+def test_rule_file_reached_through_a_link_of_the_worktree(tmp_path: Path, named: str) -> None:
+    """`.config` a link to `dotfiles/config` (as GNU Stow makes it), the excludes file read
+    through it: a failed run that added `*.tmp` there (the tracked `dotfiles/config/git/ignore`
+    written through the link) and made `made.tmp` has both taken back (before: the rule went,
+    `made.tmp` stayed, untracked)."""
+    home = tmp_path / "home"
+    repo = GitRepo.create(home, home)
+    if named:
+        repo.git("config", named, ".config/git/ignore")
+    repo.write("dotfiles/config/git/ignore", b"*.log\n")
+    (home / ".config").symlink_to("dotfiles/config")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "dots")
+    before = repo.fingerprint()
+    repo.atomic("run", "--history", "shadow", "--no-gates", *_op("ignore", fail=True), check=1)
+    assert repo.fingerprint().diff(before) == []

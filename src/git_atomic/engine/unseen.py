@@ -11,7 +11,15 @@ import stat
 from collections.abc import Iterable, Sequence
 
 from git_atomic.core.config import capture_settings
-from git_atomic.engine import changedtimes, checkpoint, ignores, infoexclude, safefs, scantree
+from git_atomic.engine import (
+    changedtimes,
+    checkpoint,
+    ignores,
+    infoexclude,
+    rulefiles,
+    safefs,
+    scantree,
+)
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import RawChange, Repo
 from git_atomic.engine.restoreplan import GITLINK, folders_on_the_way
@@ -102,7 +110,7 @@ def _hidden_by_new_rules(repo: Repo, changes: Sequence[RawChange], target: Snaps
     if infoexclude.changes(infoexclude.read(repo), target.info_exclude):
         folders = [b""]  # .git/info/exclude rules the whole tree
     excludes = excludes_file_in_tree(repo)
-    if excludes is not None and excludes in changed:
+    if excludes is not None and (excludes in changed or _linked_excludes(repo, changed)):
         folders = [b""]  # so does a core.excludesFile the tree holds
     if not folders:
         return []
@@ -114,3 +122,10 @@ def _hidden_by_new_rules(repo: Repo, changes: Sequence[RawChange], target: Snaps
     born = changedtimes.born_at(repo, listed)
     windows = target.made_within or ((target.captured_at, float("inf")),)
     return [p for p, t in born.items() if any(start < t <= end for start, end in windows)]
+
+
+def _linked_excludes(repo: Repo, changed: Sequence[bytes]) -> bool:
+    """Whether the excludes file is read through a link of the worktree (`.config` a link to
+    `dotfiles/config`, as GNU Stow makes it) where files changed: which of them it leads to is
+    never worked out through the link, so its rules may be among them (taken for changed)."""
+    return bool(changed) and rulefiles.configured(repo, "core.excludesFile", "ignore").linked
