@@ -77,6 +77,12 @@ class Scan:
         self.unholdable: frozenset[bytes] = frozenset()
         self.pending: process.Background | None = None  # the scan index's update, still running
         self.split = split  # written as a split index (scanindex.is_split)
+        # Seeded from your index and large: written whole until it is kept, then split once
+        # (scankeep.keep). Split from the start, its `status` made a shared index that the
+        # smudge had to write whole again (scankeep._smudged) and split anew: one index read
+        # and written whole, and one shared index made, read (scanbits) and dropped, for
+        # nothing (issue 17, stop 60).
+        self.split_when_kept = False
         # Instead of `status`: Watchman's list of what changed since the clock kept with the
         # scan index (watcher.py). `clock`: the one this scan's answer holds from, kept with it.
         self.watch: watcher.Query | None = None
@@ -140,6 +146,7 @@ def start(
         # A dry run's copy is written whole: a split one's new shared index would go in the
         # git dir (quarantine.py).
         split = repo.quarantine is None and scanindex.is_split(repo, base)
+        split_when_kept = False
     elif seed is not None:
         base, known_tree = None, None
         from git_atomic.engine import scanseed  # no scan index yet (helperd.PRELOAD has it)
@@ -147,7 +154,8 @@ def start(
         seeded = scanseed.seeded(repo, seed, scratch, env)
         if seeded is None:
             return None
-        since, split = seeded
+        since, split_when_kept = seeded
+        split = False
     else:
         return None
     # git's untracked cache trusts folder mtimes; `core.untrackedCache=false` says not to here.
@@ -168,6 +176,7 @@ def start(
             return watching
     scanning = Scan(repo, scratch, known_tree, None, split=split)
     scanning.since = since
+    scanning.split_when_kept = split_when_kept
     _start_status(scanning, untracked)
     return scanning
 

@@ -27,7 +27,7 @@ def keep(scan: Scan, tree: str) -> list[str]:
     target = scanindex.index_file(scan.repo, tree)
     source = scan.index
     try:
-        if scan.split:
+        if scan.split or scan.split_when_kept:  # (whole: split now, on a shared index of its own)
             scanindex.compact(scan.repo, scan.index, base=base)
         scanindex.replace(scan.repo, source, target)
     except OSError:  # a cache: a full disk costs the next capture time, not this one its work

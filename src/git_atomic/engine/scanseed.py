@@ -18,7 +18,8 @@ from git_atomic.engine.git import Repo
 
 def seeded(repo: Repo, seed: Path, scratch: Path, env: dict[str, str]) -> tuple[int, bool] | None:
     """`seed` linked at `scratch` and made a scan's to start from: (the second the scan starts
-    looking in, whether it is written as a split index); None when it cannot be."""
+    looking in, whether it is kept as a split index: it is scanned whole,
+    scan.Scan.split_when_kept); None when it cannot be."""
     try:
         seed_written = seed.stat().st_mtime_ns // 1_000_000_000
     except OSError:
