@@ -48,7 +48,8 @@ def _shared(repo: GitRepo) -> list[str]:
     return sorted(p.name for p in (repo.path / ".git").glob("sharedindex.*"))
 
 
-@pytest.mark.parametrize("yours", ["whole", "split"])
+@pytest.mark.parametrize("yours", ["whole", "split", "flagged"])  # (flagged: an intent-to-add
+# entry, a scan seeded from a copy without it, heldanyway.unflagged_scan)
 def test_a_seeded_scan_is_split_once_when_kept(repo: GitRepo, yours: str) -> None:
     repo.env["GIT_ATOMIC_SPLIT_SCAN_AT"] = "1"  # every scan index split
     for i in range(30):
@@ -59,6 +60,9 @@ def test_a_seeded_scan_is_split_once_when_kept(repo: GitRepo, yours: str) -> Non
     repo.git("commit", "-qm", "files")
     if yours == "split":
         repo.git("update-index", "--split-index")
+    elif yours == "flagged":
+        repo.write("d0/intent.txt", b"intent to add\n")
+        repo.git("add", "-N", "d0/intent.txt")
     repo.write("d0/f00.txt", b"edited, unstaged\n")
     repo.write("new/untracked.txt", b"untracked\n")
     os.unlink(repo.path / "d1" / "f01.txt")
