@@ -32,7 +32,13 @@ LAYOUTS = (
     "coreworktree",
     "relworktree",
     "linkpath",
+    "nocone",
+    "oddpath",
+    "oddworktree",
 )
+# Where the odd layouts put the worktree: a space, and bytes that are not UTF-8 (as Python's
+# file system encoding carries them).
+ODD_FOLDER = "sp ace \udcff\udcfe"
 # What an operation may touch. With `protect` drawn, `*.env` and `build/` are ignored and
 # `*.env` protected: x.env in a folder git looks into, build/y.env inside an ignored one.
 PATHS = ["a", "b.sh", "e.txt", "g", "dir/c", "dir/f.bin", "dir/sub/d.bin", "x.env", "build/y.env"]
@@ -90,7 +96,8 @@ ATTRIBUTES = {
 }
 _FILTER_NAMES = {"upper": "upper", "odd-name": "up=per\udce9"}
 # Each setting with the values a user may give it. "fsmonitor" is a hook that answers
-# "nothing changed"; "filter" a clean filter that is required and cannot run (git-lfs on a
+# "nothing changed", or `true`: git's own daemon, which a git built without it (this one, on
+# Linux) takes for none; "filter" a clean filter that is required and cannot run (git-lfs on a
 # machine without it), or ("lfs") one that works as git-lfs's does: the content in the LFS
 # store, the pointer in git, from the first commit on; "hooks" a hooks folder whose every
 # hook logs and fails; "replace" replace refs (`git replace`) that give every blob of HEAD and
@@ -101,9 +108,15 @@ SETTINGS: dict[str, list[str]] = {
     "core.trustctime": ["false"],
     "core.checkStat": ["minimal"],
     "core.ignoreStat": ["true"],
-    "core.fsmonitor": ["HOOK"],
+    "core.fsmonitor": ["HOOK", "true"],
     "core.untrackedCache": ["true", "false"],
     "core.ignoreCase": ["true"],
+    # Names taken as macOS decomposes them (git elsewhere ignores it: drawn for what it says to
+    # a reader of the config, as a repository copied from a Mac has it).
+    "core.precomposeUnicode": ["true"],
+    # Sparse checkout turned off, its skip-worktree entries left (the sparse layouts): git
+    # still skips their files, and a sparse index is made full.
+    "core.sparseCheckout": ["false"],
     "core.autocrlf": ["true", "input"],
     "core.eol": ["crlf"],
     "core.safecrlf": ["true"],
@@ -230,10 +243,23 @@ def make_layout(layout: str, base: Path, *, sparse_index: bool = True) -> Where:
         repo.git("config", "index.sparse", "true" if sparse_index else "false")
         repo.git("sparse-checkout", "set", "--cone", "dir")
         return Where(repo, repo.path)
-    if layout == "worktree":
+    if layout == "nocone":  # sparse patterns of the older kind (core.sparseCheckoutCone=false)
+        repo = GitRepo.create(base / "r", home)
+        repo.write("out/deep/b", b"outside the patterns\n")
+        repo.git("add", "out")
+        repo.git("commit", "-qm", "out")
+        # Every file but `out/` and any `*.bin` (a pattern by name, which cone mode cannot say);
+        # git needs a full index for them.
+        repo.git("sparse-checkout", "set", "--no-cone", "/*", "!/out/", "!*.bin")
+        return Where(repo, repo.path)
+    if layout == "oddpath":  # the worktree in a folder whose name has a space and is not UTF-8
+        repo = GitRepo.create(base / ODD_FOLDER / "r", home)
+        return Where(repo, repo.path)
+    if layout in ("worktree", "oddworktree"):  # a linked worktree (at an odd name too)
         main = GitRepo.create(base / "main", home)
-        main.git("worktree", "add", "-q", "-b", "wt", str(base / "wt"))
-        repo = GitRepo(base / "wt", main.env)
+        wt = base / ("wt" if layout == "worktree" else ODD_FOLDER)
+        main.git("worktree", "add", "-q", "-b", "wt", str(wt))
+        repo = GitRepo(wt, main.env)
         return Where(repo, repo.path)
     if layout == "gitfile":
         env = hermetic_env(home)
@@ -512,7 +538,7 @@ def configure(repo: GitRepo, chosen: dict[str, str], base: Path) -> Path:
     # The filter's attributes are committed first, by a git not yet set up otherwise (a split
     # index drawn with a sparse index makes the user's own `git add` fail).
     for key, value in sorted(chosen.items(), key=lambda kv: kv[0] != "filter"):
-        if key == "core.fsmonitor":
+        if key == "core.fsmonitor" and value == "HOOK":
             hook = base / "fsmonitor"
             hook.write_text(script + "printf 'tok\\0'\n")
             hook.chmod(0o755)
@@ -630,6 +656,8 @@ def scenario(
         base = Path(tmp)
         where = make_layout(layout, base, sparse_index="core.splitIndex" not in chosen)
         repo = where.repo
+        # Watchman takes no root whose name is not UTF-8 (the odd layouts): not watched.
+        watch = watch and _watchable(str(repo.path))
         if watch:
             watch_root.append(repo.path)
             subprocess.run(["watchman", "watch", str(repo.path)], capture_output=True, check=True)
@@ -869,6 +897,13 @@ OTHER_STEPS = [
     ("commit", "README", "committed\n"),
     ("amend", "README", "amended\n"),
     ("reset", "README", ""),
+    # A `git stash` of your edit of README (README as HEAD has it again, refs/stash made), a
+    # `git gc --prune=now` (refs packed, every object nothing reaches deleted), and a second
+    # worktree of the repository that commits a file of its own: a rollback and `undo` leave
+    # your stash, and the other worktree's files, index and HEAD, as they are.
+    ("stash", "README", "stashed\n"),
+    ("gc", "README", ""),
+    ("worktree", "o/wt.txt", "in the other worktree\n"),
     # Unmerged entries of yours with no merge named (as a `stash pop` that conflicted leaves
     # them): `rollback` and `undo` refuse (exit 3, nothing changed) until you resolve them
     # (`git add`), then go on with your resolution staged.
@@ -996,7 +1031,10 @@ def scenario_kept(
         }
         changed |= {e[0] for e in set(before.index) ^ set(after.index)}
         other = [i for i in other if os.fsencode(OTHER_STEPS[i][1]) not in changed]
-        written, staged = _other_writer(repo, where, other)
+        written, staged = _other_writer(repo, where, other, base)
+        # What they left outside this worktree's files and index: the second worktree, the
+        # stash; neither a rollback nor `undo` touches it.
+        elsewhere = _elsewhere(repo, base)
         if any(OTHER_STEPS[i][0] == "unmerged" for i in other):
             waiting = _seen(repo, tracked=tracked, protect=protect, excluded=excluded)
             for dry in ((), ("--dry-run",)):
@@ -1032,6 +1070,7 @@ def scenario_kept(
         assert gitdir_moved or not took_gitdir, f"nothing in the git dir changed: {res.stderr}"
         now = _seen(repo, tracked=tracked, protect=protect, excluded=excluded)
         _same(now, _Seen({**before.files, **theirs}, *_rest(before)), "after the rollback")
+        assert _elsewhere(repo, base) == elsewhere, "the other worktree or the stash changed"
         assert oracle.walk_exact(outside) == marker, "the marker outside changed"
         res = repo.atomic("undo", cwd=_still_in(where))
         # An operation that changed nothing has nothing taken back: nothing to undo (exit 2).
@@ -1040,6 +1079,7 @@ def scenario_kept(
         assert res.returncode == (0 if moved or took_gitdir else 2), f"undo: {res.stderr}"
         now = _seen(repo, tracked=tracked, protect=protect, excluded=excluded)
         _same(now, _Seen({**after.files, **theirs}, *_rest(after)), "after undo")
+        assert _elsewhere(repo, base) == elsewhere, "the other worktree or the stash changed"
         assert oracle.walk_exact(outside) == marker, "the marker outside changed"
         assert log.read_text() == "", "the user's hooks ran: " + log.read_text()
         ran = filters.read_text() if history == "shadow" else ""
@@ -1047,11 +1087,12 @@ def scenario_kept(
 
 
 def _other_writer(
-    repo: GitRepo, where: Where, other: list[int]
+    repo: GitRepo, where: Where, other: list[int], base: Path
 ) -> tuple[list[bytes], list[tuple[bytes, str, str, int, int]]]:
     """Another writer's steps (OTHER_STEPS, by index), as the user (DIFF_OP: the drawn hooks
     and filters log anyone else): the paths written, and README's index entry if staged
-    (the unmerged entries of `unmerged` are left for the caller to resolve)."""
+    (the unmerged entries of `unmerged` are left for the caller to resolve). A second
+    worktree is made at OTHER_WORKTREE in `base`."""
     written: list[bytes] = []
     staged: list[tuple[bytes, str, str, int, int]] = []
     user = {"DIFF_OP": "user"}
@@ -1059,7 +1100,8 @@ def _other_writer(
     for i in sorted(set(other)):
         kind, path, data = OTHER_STEPS[i]
         full = repo.path / path
-        full.parent.mkdir(parents=True, exist_ok=True)
+        if kind != "worktree":  # (its file is in the other worktree)
+            full.parent.mkdir(parents=True, exist_ok=True)
         if kind == "link":
             os.symlink(data, full)
         elif kind == "session":
@@ -1085,6 +1127,21 @@ def _other_writer(
             ]
             info = "".join(f"100644 {oid} {n}\t{path}\n" for n, oid in enumerate(blobs, 1))
             repo.git(*lax, "update-index", "--index-info", input=info.encode(), env=user)
+        elif kind == "worktree":  # a second worktree of the repository, its own commit there
+            wt = _other_worktree(repo, base, make=True)
+            wt.write(path, data.encode())
+            wt.git(*lax, "add", "--sparse", "--", path, env=user)
+            wt.git(*lax, "commit", "-q", "-m", "in the other worktree", env=user)
+            continue
+        elif kind == "gc":  # everything packed, nothing unreachable kept (t5304)
+            repo.git(*lax, "gc", "-q", "--prune=now", env=user)
+            continue
+        elif kind == "stash":  # your edit of README put aside: README as HEAD has it again
+            repo.write(path, data.encode())
+            plain = {**user, "GIT_NO_REPLACE_OBJECTS": "1"}  # HEAD's own tree
+            repo.git(*lax, "stash", "push", "-q", "--", path, env=plain)
+            entries = oracle.index_entries(repo.env, repo.path)
+            staged = [next(e for e in entries if e[0] == os.fsencode(path))]
         elif kind == "reset":  # one commit back, the index and files left as they are
             plain = {**user, "GIT_NO_REPLACE_OBJECTS": "1"}  # HEAD's own parent
             parent = repo.git("rev-parse", "-q", "--verify", "HEAD~", check=False, env=plain)
@@ -1104,6 +1161,31 @@ def _other_writer(
                 staged = [next(e for e in entries if e[0] == os.fsencode(path))]
         written.append(os.fsencode(path))
     return written, staged
+
+
+OTHER_WORKTREE = "other wt"
+
+
+def _other_worktree(repo: GitRepo, base: Path, *, make: bool = False) -> GitRepo:
+    """The other writer's second worktree of the repository (detached: no branch of it),
+    with git finding the repository from its `.git` file (not this worktree's GIT_DIR)."""
+    path = base / OTHER_WORKTREE
+    if make:
+        repo.git("worktree", "add", "-q", "--detach", str(path), env={"DIFF_OP": "user"})
+    env = {k: v for k, v in repo.env.items() if k not in ("GIT_DIR", "GIT_WORK_TREE")}
+    return GitRepo(path, env)
+
+
+def _elsewhere(repo: GitRepo, base: Path) -> tuple[object, ...]:
+    """What the other writer left outside this worktree's files and index: your stash list
+    (refs/stash and its log), and the second worktree's files, index entries and HEAD."""
+    plain = {"GIT_NO_REPLACE_OBJECTS": "1"}
+    stash = repo.git("log", "-g", "--format=%H", "refs/stash", "--", check=False, env=plain)
+    if not (base / OTHER_WORKTREE).exists():
+        return (stash,)
+    wt = _other_worktree(repo, base)
+    head = wt.git("rev-parse", "HEAD", env=plain)
+    return (stash, oracle.walk(wt.path), oracle.index_entries(wt.env, wt.path), head)
 
 
 def _refs(listing: str) -> dict[str, str]:

@@ -96,13 +96,26 @@ def test_setting_both_ways(name: str, turned_on: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    "layout", ["worktree", "gitfile", "submodule", "dotfiles", "sparse", "sha256", "relworktree"]
+    "layout",
+    [
+        "worktree",
+        "gitfile",
+        "submodule",
+        "dotfiles",
+        "sparse",
+        "sha256",
+        "relworktree",
+        "nocone",
+        "oddpath",
+        "oddworktree",
+    ],
 )
 @pytest.mark.parametrize("history", ["commits", "shadow"])
 def test_layout_rolls_back_exactly(layout: str, history: str) -> None:
     """A `.git` file (submodule, --separate-git-dir) made the branch look checked out
     elsewhere and HEAD stayed on the operation's commit; GIT_DIR/GIT_WORK_TREE from inside
-    another repository protected that other repository."""
+    another repository protected that other repository. (Sparse patterns of the older kind,
+    and a worktree, plain or linked, in a folder whose name is not UTF-8: drawn since stop 60.)"""
     tree = {"a": ("file", "one\n", "commit"), "b.sh": ("exec", "x\n", "untracked")}
     scenario(layout, history, tree, {}, [("write", "a", "two\n", "-"), ("commit",)])
 
