@@ -904,6 +904,9 @@ OTHER_STEPS = [
     ("stash", "README", "stashed\n"),
     ("gc", "README", ""),
     ("worktree", "o/wt.txt", "in the other worktree\n"),
+    # Your sparse checkout widened to take in `out/` (the sparse layouts): git writes
+    # `out/deep/b` and clears its skip-worktree flag; your patterns stay as you made them.
+    ("sparse", "out/deep/b", ""),
     # Unmerged entries of yours with no merge named (as a `stash pop` that conflicted leaves
     # them): `rollback` and `undo` refuse (exit 3, nothing changed) until you resolve them
     # (`git add`), then go on with your resolution staged.
@@ -1031,7 +1034,7 @@ def scenario_kept(
         }
         changed |= {e[0] for e in set(before.index) ^ set(after.index)}
         other = [i for i in other if os.fsencode(OTHER_STEPS[i][1]) not in changed]
-        written, staged = _other_writer(repo, where, other, base)
+        written, staged = _other_writer(repo, where, other, base, changed)
         # What they left outside this worktree's files and index: the second worktree, the
         # stash; neither a rollback nor `undo` touches it.
         elsewhere = _elsewhere(repo, base)
@@ -1060,7 +1063,8 @@ def scenario_kept(
         # other writer moved, left where they are, set alike).
         moved = after != before
         on_disk = oracle.walk(repo.path)  # (ids in the repository's own format)
-        theirs = {p: on_disk[p] for p in written}
+        theirs = {p: on_disk[p] for p in written if p in on_disk}
+        gone = {p for p in written if p not in on_disk}  # (taken away by git for them)
         for entry in staged:  # their staged files, on top of either state's index
             before.index = _with_entry(before.index, entry)
             after.index = _with_entry(after.index, entry)
@@ -1069,7 +1073,8 @@ def scenario_kept(
         took_gitdir = "in the git dir is taken back" in res.stderr
         assert gitdir_moved or not took_gitdir, f"nothing in the git dir changed: {res.stderr}"
         now = _seen(repo, tracked=tracked, protect=protect, excluded=excluded)
-        _same(now, _Seen({**before.files, **theirs}, *_rest(before)), "after the rollback")
+        want = {p: v for p, v in {**before.files, **theirs}.items() if p not in gone}
+        _same(now, _Seen(want, *_rest(before)), "after the rollback")
         assert _elsewhere(repo, base) == elsewhere, "the other worktree or the stash changed"
         assert oracle.walk_exact(outside) == marker, "the marker outside changed"
         res = repo.atomic("undo", cwd=_still_in(where))
@@ -1078,7 +1083,8 @@ def scenario_kept(
         # back, where no later writer changed it again, and `undo` brings it again.
         assert res.returncode == (0 if moved or took_gitdir else 2), f"undo: {res.stderr}"
         now = _seen(repo, tracked=tracked, protect=protect, excluded=excluded)
-        _same(now, _Seen({**after.files, **theirs}, *_rest(after)), "after undo")
+        want = {p: v for p, v in {**after.files, **theirs}.items() if p not in gone}
+        _same(now, _Seen(want, *_rest(after)), "after undo")
         assert _elsewhere(repo, base) == elsewhere, "the other worktree or the stash changed"
         assert oracle.walk_exact(outside) == marker, "the marker outside changed"
         assert log.read_text() == "", "the user's hooks ran: " + log.read_text()
@@ -1087,12 +1093,13 @@ def scenario_kept(
 
 
 def _other_writer(
-    repo: GitRepo, where: Where, other: list[int], base: Path
+    repo: GitRepo, where: Where, other: list[int], base: Path, changed: set[bytes]
 ) -> tuple[list[bytes], list[tuple[bytes, str, str, int, int]]]:
     """Another writer's steps (OTHER_STEPS, by index), as the user (DIFF_OP: the drawn hooks
     and filters log anyone else): the paths written, and README's index entry if staged
     (the unmerged entries of `unmerged` are left for the caller to resolve). A second
-    worktree is made at OTHER_WORKTREE in `base`."""
+    worktree is made at OTHER_WORKTREE in `base`. `changed`: the paths the operation changed
+    (a step that would write one of them is not taken)."""
     written: list[bytes] = []
     staged: list[tuple[bytes, str, str, int, int]] = []
     user = {"DIFF_OP": "user"}
@@ -1100,7 +1107,7 @@ def _other_writer(
     for i in sorted(set(other)):
         kind, path, data = OTHER_STEPS[i]
         full = repo.path / path
-        if kind != "worktree":  # (its file is in the other worktree)
+        if kind not in ("worktree", "sparse"):  # (elsewhere, or git's to write)
             full.parent.mkdir(parents=True, exist_ok=True)
         if kind == "link":
             os.symlink(data, full)
@@ -1133,6 +1140,20 @@ def _other_writer(
             wt.git(*lax, "add", "--sparse", "--", path, env=user)
             wt.git(*lax, "commit", "-q", "-m", "in the other worktree", env=user)
             continue
+        elif kind == "sparse":  # your sparse checkout widened to `out/`: git writes its file
+            # and applies the patterns again: a tracked file outside them goes (not one the
+            # operation changed: that would overlap its effect, left out as above).
+            how = _sparse(repo)
+            if how is None or any(not _in_patterns(p, how) for p in changed):
+                continue
+            files = oracle.walk(repo.path)
+            entries = oracle.index_entries(repo.env, repo.path)
+            repo.git(*lax, "sparse-checkout", "add", "out" if how == "cone" else "/out/", env=user)
+            now = oracle.walk(repo.path)
+            written += [p for p in sorted({*files, *now}) if files.get(p) != now.get(p)]
+            for entry in set(oracle.index_entries(repo.env, repo.path)) - set(entries):
+                staged = _staged_now(repo, staged, os.fsdecode(entry[0]))
+            continue
         elif kind == "gc":  # everything packed, nothing unreachable kept (t5304)
             repo.git(*lax, "gc", "-q", "--prune=now", env=user)
             continue
@@ -1140,8 +1161,7 @@ def _other_writer(
             repo.write(path, data.encode())
             plain = {**user, "GIT_NO_REPLACE_OBJECTS": "1"}  # HEAD's own tree
             repo.git(*lax, "stash", "push", "-q", "--", path, env=plain)
-            entries = oracle.index_entries(repo.env, repo.path)
-            staged = [next(e for e in entries if e[0] == os.fsencode(path))]
+            staged = _staged_now(repo, staged, path)
         elif kind == "reset":  # one commit back, the index and files left as they are
             plain = {**user, "GIT_NO_REPLACE_OBJECTS": "1"}  # HEAD's own parent
             parent = repo.git("rev-parse", "-q", "--verify", "HEAD~", check=False, env=plain)
@@ -1157,13 +1177,39 @@ def _other_writer(
                 repo.git(*lax, "commit", "-q", "--allow-empty", *extra, "-m", message, env=user)
             if kind in ("stage", "commit", "amend"):
                 repo.git(*lax, "add", "--", path, env=user)
-                entries = oracle.index_entries(repo.env, repo.path)
-                staged = [next(e for e in entries if e[0] == os.fsencode(path))]
+                staged = _staged_now(repo, staged, path)
         written.append(os.fsencode(path))
     return written, staged
 
 
 OTHER_WORKTREE = "other wt"
+
+
+def _staged_now(
+    repo: GitRepo, staged: list[tuple[bytes, str, str, int, int]], path: str
+) -> list[tuple[bytes, str, str, int, int]]:
+    """`staged` with the index entry of `path` as it is now in place of any earlier one."""
+    entries = oracle.index_entries(repo.env, repo.path)
+    entry = next(e for e in entries if e[0] == os.fsencode(path))
+    return [e for e in staged if e[0] != entry[0]] + [entry]
+
+
+def _in_patterns(path: bytes, how: str) -> bool:
+    """Whether the sparse layouts' patterns, `out/` added, take in `path`: the cone of `dir`
+    (and every file at the top), or `/*`, `!/out/`, `!*.bin`, `/out/` (the last that matches
+    wins)."""
+    if path.startswith(b"out/"):
+        return True
+    if how == "cone":
+        return b"/" not in path or path.startswith(b"dir/")
+    return not path.rsplit(b"/", 1)[-1].endswith(b".bin")
+
+
+def _sparse(repo: GitRepo) -> str | None:
+    """How the worktree is sparse: "cone", "patterns", or not (None)."""
+    on = repo.git("config", "--bool", "core.sparseCheckout", check=False).strip() == "true"
+    cone = repo.git("config", "--bool", "core.sparseCheckoutCone", check=False).strip()
+    return None if not on else "cone" if cone == "true" else "patterns"
 
 
 def _other_worktree(repo: GitRepo, base: Path, *, make: bool = False) -> GitRepo:
@@ -1178,14 +1224,17 @@ def _other_worktree(repo: GitRepo, base: Path, *, make: bool = False) -> GitRepo
 
 def _elsewhere(repo: GitRepo, base: Path) -> tuple[object, ...]:
     """What the other writer left outside this worktree's files and index: your stash list
-    (refs/stash and its log), and the second worktree's files, index entries and HEAD."""
+    (refs/stash and its log), your sparse patterns, and the second worktree's files, index
+    entries and HEAD."""
     plain = {"GIT_NO_REPLACE_OBJECTS": "1"}
     stash = repo.git("log", "-g", "--format=%H", "refs/stash", "--", check=False, env=plain)
+    at = repo.git("rev-parse", "--path-format=absolute", "--git-path", "info/sparse-checkout")
+    patterns = Path(at.strip()).read_bytes() if Path(at.strip()).exists() else None
     if not (base / OTHER_WORKTREE).exists():
-        return (stash,)
+        return (stash, patterns)
     wt = _other_worktree(repo, base)
     head = wt.git("rev-parse", "HEAD", env=plain)
-    return (stash, oracle.walk(wt.path), oracle.index_entries(wt.env, wt.path), head)
+    return (stash, patterns, oracle.walk(wt.path), oracle.index_entries(wt.env, wt.path), head)
 
 
 def _refs(listing: str) -> dict[str, str]:

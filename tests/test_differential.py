@@ -53,8 +53,10 @@ cherry-pick stopped on a conflict, a `stash pop` that conflicted). A second prop
 (`test_differential_with_another_writer`) keeps the operation, has another writer change other
 files, commit, amend or reset the branch one back, or leave unmerged entries (the rollback
 refuses them, nothing changed, until they are resolved), `git stash` an edit of theirs, run
-`git gc --prune=now`, or commit in a second worktree of the repository (left as it was: the
-stash list, that worktree's files, index and HEAD), then takes the operation's effect back
+`git gc --prune=now`, commit in a second worktree of the repository, or widen their sparse
+checkout (git writes `out/`, and takes away a tracked file outside the patterns: theirs too)
+(left as it was: the stash list, the sparse patterns, that worktree's files, index and HEAD),
+then takes the operation's effect back
 and brings it again (testing/differential.py, scenario_kept).
 
 Examples: 25 by default (about 20 s of CPU), 300 with --slow, or
