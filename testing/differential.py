@@ -907,6 +907,9 @@ OTHER_STEPS = [
     # Your sparse checkout widened to take in `out/` (the sparse layouts): git writes
     # `out/deep/b` and clears its skip-worktree flag; your patterns stay as you made them.
     ("sparse", "out/deep/b", ""),
+    # Your own flag on README's entry (`update-index --skip-worktree`, as for a config file you
+    # keep edited): the rollback and `undo` leave it set.
+    ("flag", "README", "skip-worktree"),
     # Unmerged entries of yours with no merge named (as a `stash pop` that conflicted leaves
     # them): `rollback` and `undo` refuse (exit 3, nothing changed) until you resolve them
     # (`git add`), then go on with your resolution staged.
@@ -1107,7 +1110,7 @@ def _other_writer(
     for i in sorted(set(other)):
         kind, path, data = OTHER_STEPS[i]
         full = repo.path / path
-        if kind not in ("worktree", "sparse"):  # (elsewhere, or git's to write)
+        if kind not in ("worktree", "sparse", "flag"):  # (elsewhere, git's to write, none)
             full.parent.mkdir(parents=True, exist_ok=True)
         if kind == "link":
             os.symlink(data, full)
@@ -1153,6 +1156,10 @@ def _other_writer(
             written += [p for p in sorted({*files, *now}) if files.get(p) != now.get(p)]
             for entry in set(oracle.index_entries(repo.env, repo.path)) - set(entries):
                 staged = _staged_now(repo, staged, os.fsdecode(entry[0]))
+            continue
+        elif kind == "flag":
+            repo.git(*lax, "update-index", f"--{data}", "--", path, env=user)
+            staged = _staged_now(repo, staged, path)
             continue
         elif kind == "gc":  # everything packed, nothing unreachable kept (t5304)
             repo.git(*lax, "gc", "-q", "--prune=now", env=user)

@@ -54,10 +54,10 @@ cherry-pick stopped on a conflict, a `stash pop` that conflicted). A second prop
 files, commit, amend or reset the branch one back, or leave unmerged entries (the rollback
 refuses them, nothing changed, until they are resolved), `git stash` an edit of theirs, run
 `git gc --prune=now`, commit in a second worktree of the repository, or widen their sparse
-checkout (git writes `out/`, and takes away a tracked file outside the patterns: theirs too)
-(left as it was: the stash list, the sparse patterns, that worktree's files, index and HEAD),
-then takes the operation's effect back
-and brings it again (testing/differential.py, scenario_kept).
+checkout (git writes `out/`, and takes away a tracked file outside the patterns: theirs too),
+or flag README skip-worktree (left as it was: the stash list, the sparse patterns, that
+worktree's files, index and HEAD), then takes the operation's effect back and brings it again
+(testing/differential.py, scenario_kept).
 
 Examples: 25 by default (about 20 s of CPU), 300 with --slow, or
 GIT_ATOMIC_DIFFERENTIAL_EXAMPLES; the second property half of that.
