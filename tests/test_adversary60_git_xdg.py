@@ -107,6 +107,25 @@ def test_no_cache_of_ours_in_a_dotfiles_worktree(tmp_path: Path) -> None:
     assert not repo.exists(".cache")
 
 
+def test_no_cache_of_ours_through_a_link_of_a_dotfiles_worktree(tmp_path: Path) -> None:
+    """The same, with `~/.cache` a link of the worktree to a folder elsewhere (another disk, a
+    Stow package): the cache was written there, through a link of the worktree, where nothing
+    outside the worktree is written through one. It is no cache now."""
+    home = tmp_path / "home"
+    repo = GitRepo.create(home, home)
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "t"\nrun = "true"\n')
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "dots")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (home / ".cache").symlink_to(elsewhere)
+    for cache in ({"XDG_CACHE_HOME": str(home / ".cache")}, {"XDG_CACHE_HOME": ""}):
+        line = "printf 'x\\n' >> x"
+        repo.atomic("run", "--no-gates", "--", "sh", "-c", line, env=cache, check=0)
+        repo.atomic("status", env=cache, check=0)
+        assert list(elsewhere.iterdir()) == []
+
+
 @pytest.mark.parametrize("named", ["", "core.excludesFile"])
 def test_rule_file_reached_through_a_link_of_the_worktree(tmp_path: Path, named: str) -> None:
     """`.config` a link to `dotfiles/config` (as GNU Stow makes it), the excludes file read

@@ -203,7 +203,8 @@ def _parse(path: Path, label: str, *, only_if_mentioned: bool = False) -> dict[s
 # is used only for the very bytes it was made from (compared whole), so it is never stale;
 # one that cannot be read is parsed anew. TOML dates and times are not kept (marshal has none).
 # The cache folder (`$XDG_CACHE_HOME`, `~/.cache`) is yours, followed as any program keeping a
-# cache there follows it (often a link to another disk); its `git-atomic` folder is ours: one
+# cache there follows it (often a link to another disk), unless that link is a name of the
+# worktree (your dot files' repository, `_through`); its `git-atomic` folder is ours: one
 # that is a link, or not your own, is no cache. Entries are state files (wholefile.py): read
 # and written never through a link, under an aside name made anew.
 _CACHE_VERSION: Final = b"git-atomic config cache 1\n"
@@ -214,15 +215,30 @@ def _cache_file(raw: bytes, top: str | None = None) -> Path | None:
     """Where the parse of `raw` is kept; None where the cache folder is in the worktree at
     `top`, when given (a repository of your dot files, your home folder its worktree): a file
     we wrote there would be taken for the operation's (committed in commits mode, left
-    untracked)."""
+    untracked). So is one reached through the worktree (`~/.cache` a link of it to another
+    disk): nothing outside the worktree is written through a link of the worktree."""
     import os
     import zlib
 
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    inside = top is not None and (os.path.realpath(base) + "/").startswith(top.rstrip("/") + "/")
-    if not os.path.isabs(base) or inside:
+    if not os.path.isabs(base) or (top is not None and _through(os.path.normpath(base), top)):
         return None
     return Path(base) / "git-atomic" / f"config-{zlib.crc32(raw):08x}-{len(raw)}"
+
+
+def _through(path: str, top: str) -> bool:
+    """Whether `path` or a folder above it is, once its links are followed, the folder `top`
+    or in it: then `path` is reached by way of a name of that worktree."""
+    import os
+
+    inside = top.rstrip("/") + "/"
+    while True:
+        if (os.path.realpath(path) + "/").startswith(inside):
+            return True
+        parent = os.path.dirname(path)
+        if parent == path:
+            return False
+        path = parent
 
 
 def _cache_folder(path: Path, *, make: bool) -> int | None:
