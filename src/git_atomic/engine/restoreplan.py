@@ -228,7 +228,7 @@ def plan(
         index_changes,
         folders,
         _new_folders(repo, folders, changes),
-        _gone_folders(repo, current, target, folders, paths),
+        _outside(_gone_folders(repo, current, target, folders, paths), (*nested[0], *nested[1])),
         git_state_changes,
         not paths and infoexclude.changes(current.info_exclude, target.info_exclude),
         tuple(not_ours),
@@ -346,6 +346,15 @@ def _gone_folders(
         # stays, as a file of yours does (restorekeeps.untouched_where_it_was).
         gone -= changedtimes.untouched_since(repo, sorted(gone), target.captured_at, folders=True)
     return tuple(sorted(f for f in gone if not _unsafe(f)))
+
+
+def _outside(folders: tuple[bytes, ...], roots: Sequence[bytes]) -> tuple[bytes, ...]:
+    """`folders` less those inside a repository of its own the restore meets: its folders are
+    its own, as its files are (a nested repository whose `.git` the operation renamed aside,
+    `.git_disabled`, lists that folder's empty ones, `refs/tags/`, as the operation's)."""
+    if not roots:
+        return folders
+    return tuple(f for f in folders if not any(f.startswith(root + b"/") for root in roots))
 
 
 def _new_folders(
