@@ -160,3 +160,35 @@ def test_core_worktree_an_operation_set_is_unset_and_the_folder_untouched(
     assert "core.worktree" in ran.stderr, ran.stderr
     assert (repo.path / ".git" / "config").read_bytes() == config
     assert disk(repo.path, modes=True) == before and disk(other, modes=True) == there
+
+
+def test_a_git_folder_renamed_aside_twice_is_never_taken_as_the_operations(
+    repo: GitRepo,
+) -> None:
+    """cline/cline#1313, again and again: the failed run above leaves the nested `.git` as
+    `.git_disabled`; you rename it back, and git-atomic's record of the files git listed last
+    still holds that folder's files, so the next PRE-OP has it as a folder of files (a
+    repository git read as folders). A kept operation that renames the `.git` aside again is
+    taken back by `rollback --op` over a later file of yours: before, the rollback deleted the
+    renamed git folder, every object and ref of the nested repository (the rescue its only
+    copy), as files the operation made; now it removes nothing there, names the folder, and
+    its dry run lists none of them."""
+    clone_inside(repo, "vendor/lib")
+    aside = "mv vendor/lib/.git vendor/lib/.git_disabled && echo x > README"
+    repo.atomic("run", "--", "sh", "-c", aside + "; exit 1", check=1)
+    os.rename(repo.path / "vendor/lib/.git_disabled", repo.path / "vendor/lib/.git")
+    before = disk(repo.path, modes=True)
+    out = repo.atomic_json("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", aside)
+    repo.write("later.txt", b"yours\n")
+    dry = repo.atomic("rollback", "--op", out["op_id"], "--dry-run", check=0)
+    assert ".git_disabled" not in dry.stdout, dry.stdout
+    back = repo.atomic("rollback", "--op", out["op_id"], check=0)
+    assert [line for line in back.stderr.splitlines() if "vendor/lib" in line], back.stderr
+    now = disk(repo.path, modes=True)
+    assert now.pop(b"later.txt")[1] == b"yours\n"
+    old, new = b"vendor/lib/.git", b"vendor/lib/.git_disabled"
+    want = {
+        (new + k[len(old) :] if k == old or k.startswith(old + b"/") else k): v
+        for k, v in before.items()
+    }
+    assert now == want

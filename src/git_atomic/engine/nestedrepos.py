@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import stat
 from collections.abc import Iterable, Sequence
 
 from git_atomic.core.records import dataclass
@@ -26,13 +27,27 @@ class Found:
 
     now: tuple[bytes, ...]
     targets: tuple[bytes, ...]
+    # Folders the target records as repositories of their own git read as folders (their files
+    # captured: `repositories`, snapshot.py) that are still folders, without a `.git` now (the
+    # operation renamed it aside, `.git_disabled`, or removed it): the restore writes the
+    # files the target holds there, and removes none (the renamed git folder's are no file of
+    # the operation's).
+    aside: tuple[bytes, ...] = ()
 
     def holds(self, path: bytes) -> bool:
         """Whether a restore leaves `path` as it is (a repository's own file)."""
         return inside(path, self.now) or inside(path, self.targets)
 
+    def keeps(self, path: bytes) -> bool:
+        """Whether a restore leaves `path` there (it removes nothing from such a folder)."""
+        return self.holds(path) or inside(path, self.aside)
 
-def find(tree: safefs.Tree, changes: Sequence[RawChange]) -> Found:
+
+def find(
+    tree: safefs.Tree, changes: Sequence[RawChange], repositories: Iterable[bytes] = ()
+) -> Found:
+    """`repositories`: the folders the target records as repositories git read as folders
+    (`Found.aside`)."""
     targets = tuple(c.path for c in changes if c.new_mode == GITLINK and c.status in ("A", "T"))
     folders = sorted(_folders_above(c.path for c in changes).difference(targets))
     now: list[bytes] = []
@@ -42,7 +57,30 @@ def find(tree: safefs.Tree, changes: Sequence[RawChange]) -> Found:
             continue
         if _a_repository(tree, folder):
             now.append(folder)
-    return Found(tuple(now), targets)
+    return Found(tuple(now), targets, _aside(tree, changes, repositories, now, targets))
+
+
+def _aside(
+    tree: safefs.Tree,
+    changes: Sequence[RawChange],
+    repositories: Iterable[bytes],
+    now: Sequence[bytes],
+    targets: Sequence[bytes],
+) -> tuple[bytes, ...]:
+    """Those of `repositories` that are folders without a `.git` now and that the restore would
+    remove a file from."""
+    roots = sorted(set(repositories).difference(now, targets))
+    if not roots:
+        return ()
+    removed = [c.path for c in changes if c.status == "D"]
+    return tuple(
+        root
+        for root in roots
+        if not inside(root, now)
+        and any(path.startswith(root + b"/") for path in removed)
+        and tree.kind(root) == stat.S_IFDIR
+        and tree.lstat(root + b"/.git") is None
+    )
 
 
 def _a_repository(tree: safefs.Tree, folder: bytes) -> bool:
@@ -90,7 +128,7 @@ def foreseen(
     repo: Repo, tree: safefs.Tree, changes: Sequence[RawChange], found: Found
 ) -> list[str]:
     """What a restore of `changes` would say of the repositories it meets, in its order."""
-    said = [there_now(root) for root in found.now]
+    said = [there_now(root) for root in found.now] + [files_left(root) for root in found.aside]
     stay = staying(repo, tree, changes, found)
     back: dict[bytes, str] = {}  # a submodule `git mv` moved: moved back (submodulemoves.py)
     if stay and found.targets:

@@ -140,6 +140,7 @@ def apply(
         folders=the_plan.folders,
         gone_folders=the_plan.gone_folders,
         specials=specials,
+        repositories=the_plan.nested_aside,
     )
     specials.name_missing(repo, outcome)
     failpoints.hit("restore:after-files")

@@ -40,6 +40,7 @@ def apply_files(
     folders: Sequence[bytes] = (),
     gone_folders: Sequence[bytes] = (),
     specials: Specials,
+    repositories: Sequence[bytes] = (),
 ) -> None:
     """Carry out `changes` on the files: the old ones removed (a link where a folder was is
     removed as itself, never written through), then the new ones written, the target's FIFOs
@@ -64,7 +65,8 @@ def apply_files(
         # worktree, a linked worktree kept there) its files are its own, never captured: one
         # whose `.git` the operation removed shows them as files, still not the operation's.
         # (nestedrepos.py: the plan finds the same, for a dry run to say what this does.)
-        nested = nestedrepos.find(tree, changes)
+        nested = nestedrepos.find(tree, changes, repositories)
+        outcome.problems += [nestedrepos.files_left(root) for root in nested.aside]
         if nested.now:
             outcome.problems += [nestedrepos.there_now(root) for root in nested.now]
             outcome.in_repositories += [c.path for c in changes if inside(c.path, nested.now)]
@@ -72,7 +74,10 @@ def apply_files(
         removals = [
             c
             for c in changes
-            if c.status in ("D", "T") and c.old_mode != GITLINK and not nested.holds(c.path)
+            if c.status in ("D", "T")
+            and c.old_mode != GITLINK
+            and not nested.holds(c.path)
+            and not (c.status == "D" and nested.keeps(c.path))
         ]
         writes = [c for c in changes if c.status in ("A", "M", "T") and c.new_mode != GITLINK]
         emptied = _remove(tree, removals, outcome, kept)

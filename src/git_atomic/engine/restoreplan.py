@@ -111,12 +111,17 @@ class Plan:
     # (renamedback.py): (that worktree's git dir, the branch now, the one it comes back as).
     renamed_back: tuple[tuple[str, str, str], ...] = ()
     attributes_changes: bool = False  # .git/info/attributes to write back (ATTRIBUTES)
+    # Folders of repositories the target read as folders, without a `.git` now: the restore
+    # removes nothing from them (nestedrepos.Found.aside).
+    nested_aside: tuple[bytes, ...] = ()
 
     def path_changes(self) -> list[PathChange]:
         out = [PathChange(f + b"/", Action.CREATE) for f in self.new_folders]
         out += [PathChange(f + b"/", Action.DELETE) for f in self.gone_folders]
         for c in self.files:
             if GITLINK in (c.old_mode, c.new_mode) or self._in_a_repository(c.path):
+                continue
+            if c.status == "D" and any(c.path.startswith(r + b"/") for r in self.nested_aside):
                 continue
             if c.status == "A":
                 action = Action.CREATE
@@ -212,13 +217,15 @@ def plan(
     folders = _folders(repo, target, paths)
     git_state_changes = not paths and current.git_state != target.git_state
     nested: tuple[tuple[bytes, ...], tuple[bytes, ...]] = ((), ())
+    aside: tuple[bytes, ...] = ()
     nested_said: list[str] = []
     if changes:
         from git_atomic.engine import nestedrepos  # a restore's, not a checkpoint's
 
         with safefs.Tree(os.fsencode(repo.root)) as tree:
-            found = nestedrepos.find(tree, changes)
+            found = nestedrepos.find(tree, changes, checkpoint.paths_of(repo, target.repositories))
             nested = found.now, found.targets
+            aside = found.aside
             nested_said = nestedrepos.foreseen(repo, tree, changes, found)
     return Plan(
         changes,
@@ -228,7 +235,9 @@ def plan(
         index_changes,
         folders,
         _new_folders(repo, folders, changes),
-        _outside(_gone_folders(repo, current, target, folders, paths), (*nested[0], *nested[1])),
+        _outside(
+            _gone_folders(repo, current, target, folders, paths), (*nested[0], *nested[1], *aside)
+        ),
         git_state_changes,
         not paths and infoexclude.changes(current.info_exclude, target.info_exclude),
         tuple(not_ours),
@@ -243,6 +252,7 @@ def plan(
         tuple(nested_said),
         tuple(renamed_back),
         not paths and infoexclude.changes(current.info_attributes, target.info_attributes),
+        aside,
     )
 
 

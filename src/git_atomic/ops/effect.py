@@ -411,6 +411,11 @@ def _worked_out(
         modes=checkpoint.modes_blob(
             repo, {p: m for _, to in pairs for p, m in checkpoint.load_modes(repo, to).items()}
         ),
+        # The repositories git read as folders where the changes go back to: a restore removes
+        # nothing from one whose `.git` the effect renamed aside (nestedrepos.Found.aside).
+        repositories=checkpoint.paths_blob(
+            repo, (p for _, to in pairs for p in checkpoint.paths_of(repo, to.repositories))
+        ),
     )
     kept = tuple(dict.fromkeys([*refs.kept, *refs.left_on]))
     return Outcome(

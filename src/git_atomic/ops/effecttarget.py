@@ -138,6 +138,7 @@ def write_target(
     git_state: str | None = None,
     modes: str | None = None,
     folder_ids: str | None = None,
+    repositories: str | None = None,
 ) -> Snapshot:
     """A checkpoint of a computed state (objects only; `moves.keep` makes it reachable). `flags`:
     the index flags blob to keep (the user's, as they are now); `folders`: its empty folders,
@@ -167,6 +168,7 @@ def write_target(
         git_state=git_state,
         modes=modes,
         folder_ids=folder_ids,
+        repositories=repositories,
     )
     # The stashes the target names stay reachable from it, as a capture's do.
     keep = stashstate.commits(repo, parts.stash) if parts.stash_known else ()
