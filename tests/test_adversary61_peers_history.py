@@ -115,3 +115,38 @@ def test_a_stack_rebased_with_update_refs_goes_back_whole(repo: GitRepo) -> None
     repo.atomic("undo", check=0)
     assert refs(repo, "refs/heads/") == {**moved, "refs/heads/main": mine}
     assert repo.read("m.txt") == b"m\n"
+
+
+def test_a_fixup_absorbed_into_an_older_commit_goes_back_with_your_work_kept(
+    repo: GitRepo,
+) -> None:
+    """facebook/sapling#453 (`absorb` folds a change into an older commit of a stack and the
+    commits above are restacked) and arxanas/git-branchless#386 (an undo that must bring
+    back the working copy as it was before the amend). An operation that commits a fixup of
+    an older commit and squashes it in (`rebase -i --autosquash --autostash`, your unstaged
+    line in the same file stashed and put back): a failed run and `rollback --op` of a kept
+    one (after your later file) put `main`, the index and every byte back, your unstaged line
+    with them; `undo` rewrites the stack again."""
+    commit(repo, "a.txt", b"1\n2\n3\n4\n5\n6\n7\n8\n")
+    commit(repo, "b.txt", b"b\n")
+    repo.write("a.txt", b"1\n2\n3\n4\n5\n6\n7\n8\nyours\n")
+    repo.write("u.txt", b"untracked\n")
+    before, state = disk(repo.path, modes=True), repo.fingerprint()
+    script = (
+        "git stash -q && sed -i 's/^1$/one/' a.txt && git commit -qam 'fixup! a.txt' && "
+        "git stash pop -q && GIT_SEQUENCE_EDITOR=: git rebase -q -i --autosquash --autostash "
+        "HEAD~3"
+    )
+    repo.atomic("run", "--", "sh", "-c", script + " && exit 1", check=1)
+    assert disk(repo.path, modes=True) == before and repo.fingerprint().diff(state) == []
+    out = repo.atomic_json("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", script)
+    rewritten = repo.head()
+    assert repo.git("show", "HEAD~:a.txt").startswith("one\n")
+    assert repo.read("a.txt") == b"one\n2\n3\n4\n5\n6\n7\n8\nyours\n"
+    repo.write("later.txt", b"yours\n")
+    repo.atomic("rollback", "--op", out["op_id"], check=0)
+    now = disk(repo.path, modes=True)
+    assert now.pop(b"later.txt")[1] == b"yours\n" and now == before
+    assert repo.head() == state.head_commit
+    repo.atomic("undo", check=0)
+    assert repo.head() == rewritten and repo.read("later.txt") == b"yours\n"

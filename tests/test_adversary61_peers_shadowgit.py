@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from testing.agents import shell_turn
 from testing.gitrepo import GitRepo, git_atomic_on_path
 from testing.oracle import disk
 from tests.test_adversary56_peers_nested import clone_inside
@@ -186,6 +187,27 @@ def test_a_git_folder_renamed_aside_twice_is_never_taken_as_the_operations(
     assert [line for line in back.stderr.splitlines() if "vendor/lib" in line], back.stderr
     now = disk(repo.path, modes=True)
     assert now.pop(b"later.txt")[1] == b"yours\n"
+    old, new = b"vendor/lib/.git", b"vendor/lib/.git_disabled"
+    want = {
+        (new + k[len(old) :] if k == old or k.startswith(old + b"/") else k): v
+        for k, v in before.items()
+    }
+    assert now == want
+
+
+def test_an_agent_turn_that_renamed_a_nested_git_aside_keeps_every_byte(repo: GitRepo) -> None:
+    """cline/cline#1313 in an agent's turn: a `Bash` call renames a nested clone's `.git`
+    aside and edits a file of the top; the gate fails, and the take-back at Stop puts the
+    top's file back and leaves the nested repository's files, its empty folder and the
+    renamed git folder as they were, naming it in the answer."""
+    clone_inside(repo, "vendor/lib")
+    (repo.path / "vendor/lib/cache").mkdir()
+    before = disk(repo.path, modes=True)
+    call = "mv vendor/lib/.git vendor/lib/.git_disabled && echo x > README"
+    answer = shell_turn(repo, call, "echo x > bad")
+    assert answer["decision"] == "block" and "vendor/lib" in answer["reason"], answer
+    now = disk(repo.path, modes=True)
+    now.pop(b".git-atomic.toml")
     old, new = b"vendor/lib/.git", b"vendor/lib/.git_disabled"
     want = {
         (new + k[len(old) :] if k == old or k.startswith(old + b"/") else k): v
