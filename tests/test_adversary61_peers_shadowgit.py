@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from testing.agents import shell_turn
+from testing.agents import claude_hook, shell_turn
 from testing.gitrepo import GitRepo, git_atomic_on_path
 from testing.oracle import disk
 from tests.test_adversary56_peers_nested import clone_inside
@@ -214,3 +214,30 @@ def test_an_agent_turn_that_renamed_a_nested_git_aside_keeps_every_byte(repo: Gi
         for k, v in before.items()
     }
     assert now == want
+
+
+def test_a_turn_whose_call_renamed_the_worktrees_git_aside_loses_nothing(repo: GitRepo) -> None:
+    """cline/cline#9286 in an agent's turn: a call renames the worktree's own `.git` aside
+    (and writes a file the gate refuses). Its PostToolUse and Stop find no repository there
+    and say nothing, as outside any (docs/limits.md: the turn is not judged); with the `.git`
+    put back, the next prompt records the turn as kept, not judged, and `rollback --op` of it
+    returns every file to what it was before the turn."""
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    repo.write("mine.txt", b"mine\n", mode=0o600)
+    before = disk(repo.path, modes=True)
+    call = {"tool_name": "Bash", "tool_input": {"command": "mv .git .git_disabled"}}
+    claude_hook(repo, "s1", "PreToolUse", **call, tool_use_id="t1")
+    repo.write("README", b"x\n")
+    repo.write("bad", b"x\n")
+    os.rename(repo.path / ".git", repo.path / ".git_disabled")
+    done = {"tool_use_id": "t1", "tool_response": {"success": True}}
+    for event, fields in (("PostToolUse", {**call, **done}), ("Stop", {})):
+        said = claude_hook(repo, "s1", event, **fields)
+        assert said.stdout == "" and "Traceback" not in said.stderr, said.stderr
+    os.rename(repo.path / ".git_disabled", repo.path / ".git")
+    told = claude_hook(repo, "s1", "UserPromptSubmit", prompt="go on").stdout
+    op_id = repo.atomic_json("log", "-n", "1")["operations"][0]["op_id"]
+    assert op_id in told, told
+    repo.atomic("rollback", "--op", op_id, check=0)
+    assert disk(repo.path, modes=True) == before
