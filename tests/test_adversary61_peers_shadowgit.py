@@ -241,3 +241,32 @@ def test_a_turn_whose_call_renamed_the_worktrees_git_aside_loses_nothing(repo: G
     assert op_id in told, told
     repo.atomic("rollback", "--op", op_id, check=0)
     assert disk(repo.path, modes=True) == before
+
+
+def test_the_worktrees_own_git_file_renamed_aside_is_put_back(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """cline/cline#9286 where the worktree's `.git` is a file naming its git dir (a linked
+    worktree; a repository made with `--separate-git-dir`): the git dir stays where it is, so
+    the rollback of an operation that renames the `.git` file aside (and writes files) puts
+    the file back with everything else; `undo` brings the operation's files back and leaves
+    the `.git` file where it is, so that it never breaks the worktree again (design.md)."""
+    wt = tmp_path / "wt"
+    repo.git("worktree", "add", "-q", "-b", "side", str(wt))
+    separate = GitRepo.create(tmp_path / "sep", tmp_path / "home2", git_dir=tmp_path / "s.git")
+    script = "echo x > README; echo n > new.txt; mv .git .git_disabled; exit 1"
+    for where in (GitRepo(wt, repo.env), separate):
+        where.write("mine.txt", b"mine\n", mode=0o600)
+
+        def state(at: GitRepo = where) -> tuple[str, ...]:
+            asks = (["symbolic-ref", "HEAD"], ["for-each-ref", "refs/heads"], ["ls-files", "-s"])
+            return tuple(at.git(*args) for args in asks)
+
+        before, was = disk(where.path, modes=True), state()
+        dot_git = (where.path / ".git").read_bytes()
+        where.atomic("run", "--", "sh", "-c", script, check=1)
+        assert (where.path / ".git").read_bytes() == dot_git
+        assert disk(where.path, modes=True) == before and state() == was
+        where.atomic("undo", check=0)
+        assert (where.path / ".git").read_bytes() == dot_git and where.exists(".git_disabled")
+        assert where.read("README") == b"x\n" and where.git("status", "--short", "README")
