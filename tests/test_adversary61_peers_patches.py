@@ -84,3 +84,25 @@ def test_rules_git_never_reads_under_an_ignored_folder_decide_nothing(repo: GitR
     }
     repo.atomic("undo", check=0)
     assert repo.read("logs/keep.txt") == b"made\n" and repo.read("sub/important.tmp") == b"made\n"
+
+
+def test_a_file_a_turn_made_and_the_next_deleted_comes_back(
+    repo: GitRepo,
+) -> None:
+    """anthropics/claude-code#34368 (a rewind past the turn that deleted a file the session
+    had made did not bring it back) and #91733 (an untracked file made by one turn and edited
+    by the next was not reverted). A kept turn makes `new.txt` and `edit.txt`; the next one
+    edits `edit.txt` and deletes `new.txt`; a third makes and deletes a scratch folder, an
+    effect of nothing, and is no operation in the log. `rollback --op` of the second, after
+    a file of yours, gives both files the bytes the first left, and leaves yours."""
+    made = "printf 'v1\\n' > new.txt && printf 'e1\\n' > edit.txt"
+    assert shell_turn(repo, made).get("decision") != "block"
+    assert shell_turn(repo, "printf 'e2\\n' > edit.txt && rm new.txt").get("decision") != "block"
+    ops = [o["op_id"] for o in repo.atomic_json("log")["operations"]]
+    repo.write("yours.txt", b"yours\n")
+    nothing = "mkdir -p scratch/d && echo t > scratch/d/t && rm -rf scratch"
+    assert shell_turn(repo, nothing).get("decision") != "block"
+    assert [o["op_id"] for o in repo.atomic_json("log")["operations"]] == ops
+    repo.atomic("rollback", "--op", ops[0], check=0)
+    assert repo.read("new.txt") == b"v1\n" and repo.read("edit.txt") == b"e1\n"
+    assert repo.read("yours.txt") == b"yours\n" and not repo.exists("scratch")
