@@ -96,7 +96,8 @@ def test_git_dir_and_work_tree_in_the_environment_are_the_repository_acted_on(
     A dotfiles-style bare repository (`GIT_DIR` and `GIT_WORK_TREE` set) whose worktree is a
     folder inside another repository: git-atomic acts on the one the variables name, as git
     does: its failed run puts the worktree's files back, and the repository around it gets
-    no checkpoint, no ref and no change."""
+    no checkpoint, no ref and no change. With `GIT_DIR` alone, the folder the command runs in
+    is the worktree, as for git."""
     bare, home = tmp_path / "dot.git", repo.path / "home"
     home.mkdir()
     env = {"GIT_DIR": str(bare), "GIT_WORK_TREE": str(home)}
@@ -116,6 +117,18 @@ def test_git_dir_and_work_tree_in_the_environment_are_the_repository_acted_on(
         ["git", "for-each-ref", "refs/atomic/"], env={**repo.env, **env}, capture_output=True
     )
     assert listed.stdout, "the bare repository holds the checkpoints"
+    # `GIT_DIR` alone (a dev container's `remoteEnv`, Roo's report): git takes the folder the
+    # command runs in for the worktree, and so does git-atomic. Its failed run leaves that
+    # folder and the repository's own worktree as they were.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "o.txt").write_bytes(b"o\n")
+    there, outer_disk = disk(elsewhere, modes=True), disk(repo.path, modes=True)
+    alone = {"GIT_DIR": str(repo.path / ".git")}
+    script = "echo x > a; echo y > README; exit 1"
+    repo.atomic("run", "--", "sh", "-c", script, env=alone, cwd=elsewhere, check=1)
+    assert disk(elsewhere, modes=True) == there and disk(repo.path, modes=True) == outer_disk
+    assert repo.fingerprint().diff(outer) == []
 
 
 def test_inside_a_commit_hook_git_atomic_refuses_and_the_commit_stops(
