@@ -62,6 +62,8 @@ KILLED_ELSEWHERE = {
     "turncommit:before-ref": "test_turn_commit_killed.py",  # a kept turn's commit, branch not moved
     "turncommit:before-index": "test_turn_commit_killed.py",  # its branch moved, index not put
     "turncommit:before-record": "test_turn_commit_killed.py",  # index put, commit not recorded
+    "turnfiles:notes-kept": "test_adversary61_faults_noted.py",  # noted bytes' ref, no record
+    "turnfiles:settled": "test_adversary61_faults_noted.py",  # pending steps' refs, no record
 }
 
 # What an operation does to the tree: edits, a new file, a deletion, a new folder, the index, a

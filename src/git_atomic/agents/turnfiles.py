@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Final
 from git_atomic.agents import turnkeys, turnothers
 from git_atomic.agents.turnrefs import past_leftovers, written
 from git_atomic.agents.turnstate import TURN_REFS, Record, turn_message
-from git_atomic.core import linkplace, patterns, records
+from git_atomic.core import failpoints, linkplace, patterns, records
 from git_atomic.core.errors import AtomicError
 from git_atomic.engine import git, rulefiles
 from git_atomic.engine.gittrees import folders_on_the_way
@@ -197,6 +197,7 @@ def noted_step(repo: git.Repo, record: Record) -> Record | None:
         }
         extra[PENDING] = [*pending_of(record), step]
         _keep_notes(repo, record, extra[PENDING])
+        failpoints.hit("turnfiles:notes-kept")  # its bytes held by the ref, the record not yet
         began = noted_at if isinstance(noted_at, float) else time.time()
         files = ({p: noted[p] for p in held}, {p: now.get(p) for p in held})
         turnothers.note_files(repo, record, files, began)
@@ -324,6 +325,7 @@ def settle(repo: git.Repo, record: Record, end: checkpoint.Snapshot) -> Record:
         if past is None:
             raise
         record = named(past)
+    failpoints.hit("turnfiles:settled")  # the steps' refs made, the record not yet written
     steps = tuple(zip(commits[0::2], commits[1::2], strict=True))
     extra = {k: v for k, v in record.extra.items() if k != PENDING}
     return records.replace(record, steps=(*record.steps, *steps), extra=extra)
