@@ -97,10 +97,22 @@ class Record:
             return None
 
 
+_LOCK_WAIT_S: Final = 45.0
+
+
 def lock_wait() -> float:
-    """How long a hook call waits for the worktree's lock. Read at each call, not at import
-    (the warm helper imports this module once)."""
-    return float(os.environ.get("GIT_ATOMIC_HOOK_LOCK_WAIT", "45"))
+    """How long a hook call waits for the worktree's lock (GIT_ATOMIC_HOOK_LOCK_WAIT); the
+    default where it is no finite number (`inf` would wait past every platform's timeout,
+    `nan` not at all; an empty or misspelt value was an internal error at every call), none
+    where it is below 0. Read at each call, not at import (the warm helper imports this module
+    once)."""
+    try:
+        wait = float(os.environ.get("GIT_ATOMIC_HOOK_LOCK_WAIT", _LOCK_WAIT_S))
+    except ValueError:
+        return _LOCK_WAIT_S
+    if wait != wait or abs(wait) == float("inf"):  # (no `math` on a hook call's path)
+        return _LOCK_WAIT_S
+    return max(0.0, wait)
 
 
 def any_turn_refs(repo: Repo, *, but: Collection[str] = ()) -> bool:

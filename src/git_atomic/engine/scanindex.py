@@ -127,8 +127,12 @@ def is_split(repo: Repo, index: Path) -> bool:
 
 
 def split_at() -> int:
-    """Tests set GIT_ATOMIC_SPLIT_SCAN_AT (bytes) to have small scan indexes split too."""
-    return int(os.environ.get("GIT_ATOMIC_SPLIT_SCAN_AT") or _SPLIT_AT)
+    """Tests set GIT_ATOMIC_SPLIT_SCAN_AT (bytes) to have small scan indexes split too; a
+    value that is no number is the default, never an internal error of every capture."""
+    try:
+        return int(os.environ.get("GIT_ATOMIC_SPLIT_SCAN_AT") or _SPLIT_AT)
+    except ValueError:
+        return _SPLIT_AT
 
 
 def compact(repo: Repo, index: Path, *, base: Path | None) -> None:
