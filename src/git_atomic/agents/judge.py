@@ -128,6 +128,12 @@ def judge(
     turnop.record_op(ctx, record, refs, detail={}, history=history)
     results = _run_gates(ctx, record.op_id, specs)
     failing = [r for r in results if not r.passed]
+    if not failing and len(results) < len(specs):
+        # SIGINT or SIGTERM (a platform's hook timeout) came before a gate ran, which then ran
+        # none: an unjudged turn is not kept as a passing one; taken back, as a turn whose gate
+        # was interrupted is (and as an interrupted `run` is rolled back).
+        cause, phase = _interrupted(), FailedPhase.INTERRUPT
+        return _take_back(ctx, record, _lines(results, {}), cause=cause, phase=phase)
     if not failing:
         return _keep(ctx, record, Outcome.COMMITTED, _lines(results, {}), history=history)
     from git_atomic.agents import baseline
@@ -213,11 +219,25 @@ def _run_gates(ctx: Held, op_id: str, specs: Sequence[GateSpec]) -> list[GateRes
     return results
 
 
+def _interrupted() -> str:
+    import signal
+
+    from git_atomic.core.children import INTERRUPTS
+
+    name = "SIGINT" if INTERRUPTS.received == signal.SIGINT else "SIGTERM"
+    return f"interrupted by {name} before its gates ran"
+
+
 def _take_back(
-    ctx: Held, record: Record, lines: tuple[GateLine, ...], *, cause: str = ""
+    ctx: Held,
+    record: Record,
+    lines: tuple[GateLine, ...],
+    *,
+    cause: str = "",
+    phase: FailedPhase | None = None,
 ) -> Verdict:
     """Take the turn's own effect back on top of the state now; on an overlap, change nothing.
-    `cause`: why, when no gate failed."""
+    `cause`: why, when no gate failed; `phase`: the failed phase recorded then (else EXEC)."""
     from git_atomic.ops import effect, effectsteps, movefacts, moves
     from git_atomic.ops.operation import Engine
 
@@ -301,7 +321,7 @@ def _take_back(
         said += turnleft.hooks_made(ctx.repo, turnleft.call_windows(ctx.repo, record))
         said += turnleft.config_made(ctx.repo, record)
         message = "; ".join(m for m in (message, *said) if m)
-    failed_phase = FailedPhase.EXEC if cause else FailedPhase.VALIDATE
+    failed_phase = (phase or FailedPhase.EXEC) if cause else FailedPhase.VALIDATE
     turnop.close(ctx, record.op_id, OpStatus.ROLLED_BACK, failed_phase=failed_phase)
     return _verdict(
         Outcome.ROLLED_BACK, record, gates=lines, rescue=rescue, message=message, cause=cause
