@@ -266,7 +266,11 @@ def _finish(
             with slot.held():
                 slot.write(record)
         record = record or left
-        why = f"{exc} ({exc.hint})" if exc.hint else str(exc)
+        hint = exc.hint
+        if hint and "--wait" in hint:
+            # (the command line's flag: a hook has none, it waited GIT_ATOMIC_HOOK_LOCK_WAIT)
+            hint = "the turn stays open: its next Stop judges it"
+        why = f"{exc} ({hint})" if hint else str(exc)
         if record is not None and _left_open(repo, record.op_id):
             why += (
                 f"; its operation {record.op_id} is left open: `git atomic recover` finishes it "

@@ -1,0 +1,64 @@
+"""The hook's bounded wait for the worktree's lock running out (GIT_ATOMIC_HOOK_LOCK_WAIT):
+another process (here one that holds the lock as a session's Stop running its gates would)
+keeps it past the wait, at a PreToolUse and at the Stop. The hook answers in time, never
+with a traceback; the call that ran meanwhile is named as not protected; the Stop that could
+not wait leaves the turn for the next one, which judges it: nothing of the turn is lost or
+kept unjudged."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from testing.gitrepo import GitRepo
+from tests.test_agents_hooks import HOLD_LOCK, ClaudeCode, bash, edit, repo, stop
+
+__all__ = ["repo"]
+
+START = b"def answer():\n    return 41\n"
+
+
+def _held(repo: GitRepo, go: Path) -> subprocess.Popen[bytes]:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(repo.path / ".git" / "atomic.lock"), str(go)],
+        env=repo.env,
+    )
+    while not Path(str(go) + ".held").exists():
+        assert holder.poll() is None
+        time.sleep(0.01)
+    return holder
+
+
+def test_the_lock_wait_running_out(repo: GitRepo, tmp_path: Path) -> None:
+    claude = ClaudeCode(repo)
+    claude.env["GIT_ATOMIC_HOOK_LOCK_WAIT"] = "0.3"
+    claude.turn([edit(repo, 1, "VALUE = 3", file="lib.py")])
+    (pre, post), act = bash(repo, 2, "echo n > N", lambda: repo.write("N", b"n\n"))
+    holder = _held(repo, tmp_path / "go")
+    try:
+        [answer] = claude.send(pre)
+    finally:
+        (tmp_path / "go").touch()
+        holder.wait(timeout=60)
+    assert answer.exit_code == 0 and "Traceback" not in answer.stderr, answer
+    assert "call is not protected: another git-atomic is working" in answer.stdout, answer
+    act()
+    claude.send(post)
+    claude.turn([edit(repo, 3, "BUG")])
+    holder = _held(repo, tmp_path / "go2")
+    try:
+        [answer] = claude.send(stop())
+    finally:
+        (tmp_path / "go2").touch()
+        holder.wait(timeout=60)
+    said = answer.json()["systemMessage"]
+    assert "this turn is not judged: another git-atomic is working" in said, said
+    # A hook has no --wait to pass: it is told what becomes of the turn.
+    assert "--wait" not in said and "its next Stop judges it" in said, said
+    [answer] = claude.send(stop())
+    out = answer.json()
+    assert out["decision"] == "block" and "not protected: Bash: echo n > N" in out["systemMessage"]
+    assert repo.read("app.py") == START and repo.read("lib.py") == b"VALUE = 1\n"
+    assert repo.git("status", "--porcelain").splitlines() == ["?? N"]  # unprotected: left
