@@ -86,7 +86,8 @@ def runnable(repo: git.Repo, specs: Sequence[GateSpec]) -> dict[str, bool]:
         found = _run_at(repo, commit, None, missing)
         for spec in missing:
             answers[spec.name] = found.get(spec.name, False)
-            cache[_key(tree, spec)] = answers[spec.name]
+            if spec.name in found or not _interrupted():  # (an interrupt's gap: no answer)
+                cache[_key(tree, spec)] = answers[spec.name]
         _save(repo, cache)
     return answers
 
@@ -109,6 +110,8 @@ def _run_at(
             isolation.bring_to(private, state)
         with tempfile.TemporaryDirectory(prefix="git-atomic-baseline-") as logs:
             for n, spec in enumerate(specs, 1):
+                if _interrupted():
+                    break
                 result = gates.run_gate(
                     spec,
                     root=private.root,
@@ -117,12 +120,23 @@ def _run_at(
                     worktree=private.worktree_id,
                     progress=False,
                 )
+                if _interrupted():
+                    # Stopped by SIGINT or SIGTERM (a platform's hook timeout), not failed:
+                    # no answer (counted as passed there: the turn is judged strictly), and
+                    # none kept for a later turn.
+                    break
                 found[spec.name] = result.passed
     except AtomicError:
         pass  # no answer: judged as if it had passed there
     finally:
         isolation.remove_worktree(repo, path)
     return found
+
+
+def _interrupted() -> bool:
+    from git_atomic.core.children import INTERRUPTS
+
+    return INTERRUPTS.received is not None
 
 
 def _key(files_tree: str, spec: GateSpec) -> str:
