@@ -7,6 +7,8 @@ kept unjudged."""
 
 from __future__ import annotations
 
+import json
+import signal
 import subprocess
 import sys
 import time
@@ -62,3 +64,50 @@ def test_the_lock_wait_running_out(repo: GitRepo, tmp_path: Path) -> None:
     assert out["decision"] == "block" and "not protected: Bash: echo n > N" in out["systemMessage"]
     assert repo.read("app.py") == START and repo.read("lib.py") == b"VALUE = 1\n"
     assert repo.git("status", "--porcelain").splitlines() == ["?? N"]  # unprotected: left
+
+
+def test_sigterm_while_a_call_waits_for_the_lock(repo: GitRepo, tmp_path: Path) -> None:
+    """The platform's timeout (SIGTERM) ends a PreToolUse while it waits: exit 143, one
+    line that names the call as not protected, nothing changed; the Stop names it too and
+    leaves its file, taking back the rest."""
+    claude = ClaudeCode(repo)
+    claude.turn([edit(repo, 1, "VALUE = 3", file="lib.py")])
+    (pre, post), act = bash(repo, 2, "echo n > N", lambda: repo.write("N", b"n\n"))
+    holder = _held(repo, tmp_path / "go")
+    said = tmp_path / "err"
+    try:
+        with said.open("wb") as err:
+            hook = subprocess.Popen(
+                [sys.executable, "-m", "git_atomic", "hook", "claude-code", "PreToolUse"],
+                cwd=repo.path,
+                env={**claude.env, "GIT_ATOMIC_HELPER": "0", "GIT_ATOMIC_HOOK_LOCK_WAIT": "60"},
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+            )
+        assert hook.stdin is not None
+        hook.stdin.write(json.dumps(pre).replace('"{cwd}"', json.dumps(str(repo.path))).encode())
+        hook.stdin.close()
+        hook.stdin = None
+        deadline = time.monotonic() + 60
+        while b"waiting for pid" not in said.read_bytes():
+            assert hook.poll() is None and time.monotonic() < deadline, said.read_bytes()
+            time.sleep(0.01)
+        hook.send_signal(signal.SIGTERM)
+        out, _ = hook.communicate(timeout=60)
+    finally:
+        (tmp_path / "go").touch()
+        holder.wait(timeout=60)
+    assert hook.returncode == 143, (out, said.read_bytes())
+    lines = said.read_bytes().decode().splitlines()
+    assert len(lines) == 2 and "waiting for pid" in lines[0], lines  # the wait, then why
+    assert "call is not protected: interrupted while waiting" in lines[1], lines
+    act()
+    claude.send(post)
+    claude.turn([edit(repo, 3, "BUG")])
+    [answer] = claude.send(stop())
+    out_json = answer.json()
+    assert out_json["decision"] == "block", out_json
+    assert "not protected: Bash: echo n > N" in out_json["systemMessage"], out_json
+    assert repo.read("app.py") == START and repo.read("lib.py") == b"VALUE = 1\n"
+    assert repo.git("status", "--porcelain").splitlines() == ["?? N"]
