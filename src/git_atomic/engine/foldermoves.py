@@ -380,6 +380,8 @@ def _make_again(tree: safefs.Tree, want: folderids.Ids, vacated: Sequence[bytes]
     there now: made again, empty (the operation's `mkdir build` where your `build/` was, when
     `undo` puts that back)."""
     made: list[bytes] = []
+    if not vacated:
+        return made  # (no folder moved back: none of the thousands `want` looked at in turn)
     for path in sorted(want):
         if not any(path == v or path.startswith(v + b"/") for v in vacated):
             continue
