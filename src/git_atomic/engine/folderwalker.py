@@ -137,46 +137,52 @@ class Walker:
         # again): under `umask 002` it would come back 0775, so every folder is kept.
         made = _mkdir_bits()
         usual = (_USUAL_BITS,) if made is None or made == _USUAL_BITS else ()
-        walked = frozenset(
-            {folder for folder, record in self.records.items() if folder and not record[OWN]}
-        )
+        walked, modes, specials, ids = self._gathered(usual)
         return Walk(
             frozenset(self.empty),
             tuple(self.rule_files),
             tuple(self.ignored),
             tuple(self.own_repositories),
-            {
-                folder: record[BITS]
-                for folder, record in self.records.items()
-                if folder and record[BITS] not in usual and not record[OWN]
-            },
-            ids=self._ids(),
+            modes,
+            ids=ids,
             walked=walked,
-            specials=tuple(
-                _join(folder, name)
-                for folder, record in self.records.items()
-                if not record[OWN]
-                for name in record[SPECIALS]
-            ),
+            specials=specials,
         )
 
-    def _ids(self) -> dict[bytes, tuple[int, int]]:
-        """The device and inode of each folder the folders walked name (Walk.ids)."""
+    def _gathered(
+        self, usual: tuple[int, ...]
+    ) -> tuple[frozenset[bytes], dict[bytes, int], tuple[bytes, ...], dict[bytes, tuple[int, int]]]:
+        """From the records of the folders walked, in one pass: the folders walked (those
+        whose bits `modes` states: every one but the top and those holding a `.git`), the bits
+        of those not `usual`, the FIFOs, sockets and devices in them, and the device and inode
+        of each folder they name (Walk.ids): the ignored ones too, but the empty ones and those
+        holding a `.git`."""
         records = self.records
         get = records.get
+        walked: list[bytes] = []
+        modes: dict[bytes, int] = {}
+        specials: list[bytes] = []
         ids: dict[bytes, tuple[int, int]] = {}
-        # (Once a folder for each of the tree's folders: `_join` inlined, the record's device
-        # taken once.)
         for folder, record in records.items():
-            if record[OWN] or record[0] < 0 or not record[FOLDERS]:
+            if record[OWN]:
                 continue
-            prefix, device = folder + b"/" if folder else b"", record[0]
+            prefix = folder + b"/" if folder else b""
+            if folder:
+                walked.append(folder)
+                if record[BITS] not in usual:
+                    modes[folder] = record[BITS]
+            if record[SPECIALS]:
+                specials += [prefix + name for name in record[SPECIALS]]
+            if record[0] < 0 or not record[FOLDERS]:
+                continue
+            device = record[0]  # (once a folder for each of the tree's folders)
             for name, inode in zip(record[FOLDERS], record[INODES], strict=True):
                 path = prefix + name
                 below = get(path)
                 if below is None or not (below[OWN] or below[EMPTY]):
                     ids[path] = (device, inode)
-        return ids | ignoredinside.ids(self.inside)
+        ids.update(ignoredinside.ids(self.inside))
+        return frozenset(walked), modes, tuple(specials), ids
 
     def _answered(self) -> list[bytes] | None:
         """The folders to walk next: those of the folders git had said nothing about that it
@@ -328,12 +334,13 @@ class Walker:
             self.rule_files.append(path)
         below: list[bytes] = []
         old, verdicts, seen = self.old, self.verdicts, self.seen
+        records, unknown, lstat = self.records, self.unknown, os.lstat
         prefix = folder + b"/" if folder else b""
         for name in record[FOLDERS]:
             path = prefix + name
             verdict = verdicts.get(path)
             if verdict is None:
-                self.unknown.append(path)
+                unknown.append(path)
                 continue
             seen[path] = verdict
             if verdict:
@@ -344,11 +351,22 @@ class Walker:
                 continue
             kept = old.get(path)
             if kept is not None and (kept[OWN] or not (kept[FOLDERS] or kept[RULES])):
-                st = safefs.lstat_at(fd, name)
-                if st is None:
-                    continue
-                if kept[:4] == (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns):
-                    self.records[path] = kept
+                # (safefs.lstat_at inlined, and the stat data compared field by field: a
+                # folder the last walk found with no folder and no rule file in it, of the
+                # thousands of a large tree)
+                try:
+                    st = lstat(name, dir_fd=fd)
+                except OSError as exc:
+                    if exc.errno in _GONE:
+                        continue
+                    raise
+                if (
+                    kept[2] == st.st_mtime_ns
+                    and kept[3] == st.st_ctime_ns
+                    and kept[1] == st.st_ino
+                    and kept[0] == st.st_dev
+                ):
+                    records[path] = kept
                     if kept[OWN]:
                         self.own_repositories.append(path)
                     elif kept[EMPTY]:
