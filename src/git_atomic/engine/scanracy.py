@@ -14,7 +14,11 @@ second its scan started looking gets git's own smudge: its size field is set to 
 an entry stays smudged until a scan has seen its file with times older than its start). An index
 seeded from yours gets the same before its scan starts, against your index file's mtime (git's
 racy rule, extended to the ctime). The smudge lives in the index itself: an index git cannot
-read is never used, so nothing here can be lost or trusted apart from it.
+read is never used, so nothing here can be lost or trusted apart from it. The same holds for
+the folders git's untracked cache lists: a file made in a folder, the folder's mtime given
+back, in the second git took the folder's stat data, is never listed (an `abort` left an
+operation's new file, "back at PRE-OP"); each such stat data in the cache is zeroed, git's own
+mark for a folder it must list again (`_untracked_stats`).
 
 The file is read whole (about 3 ms at 10,000 entries, 28 ms at 100,000), and only when it was
 written in that second or later; it is written again, with its mtime kept (git-facts 1), only
@@ -62,8 +66,9 @@ def older(index: Path, since: int) -> bool:
 
 def smudge(index: Path, since: int, *, sha256: bool) -> bool:
     """Smudge each file entry of `index` whose ctime or mtime second is `since` or later, its
-    size not yet 0. False when the file is not an index this can read (or cannot be written
-    again): the caller then trusts none of its stat data."""
+    size not yet 0, and each stat data of its untracked cache so. False when the file is not
+    an index this can read (or cannot be written again): the caller then trusts none of its
+    stat data."""
     width = 32 if sha256 else 20
     try:
         st = os.stat(index)
@@ -85,8 +90,8 @@ def smudge(index: Path, since: int, *, sha256: bool) -> bool:
     skip_hash = trailer == bytes(width)  # index.skipHash: no checksum to keep
     if not skip_hash and objectformat.checksum(body, sha256=sha256) != trailer:
         return False  # damaged: nothing in it is trusted
-    for at in found:
-        data[at + 36 : at + 40] = _ZERO
+    for at, size in found:
+        data[at : at + size] = bytes(size)
     if not skip_hash:
         data[-width:] = objectformat.checksum(body, sha256=sha256)
     body.release()
@@ -106,18 +111,98 @@ def smudge(index: Path, since: int, *, sha256: bool) -> bool:
     return True
 
 
-def _racy(data: bytearray, since: int, width: int) -> list[int] | None:
-    """The offsets of the entries to smudge (a file's, its ctime or mtime second not before
-    `since`, its size not yet 0); None for what is not an index of version 2, 3 or 4."""
+def _racy(data: bytearray, since: int, width: int) -> list[tuple[int, int]] | None:
+    """Where to smudge, and how many bytes: the size field of each file entry whose ctime or
+    mtime second is not before `since` (its size not yet 0), and each stat data of the
+    untracked cache so (`_untracked_stats`); None for what is not an index of version 2, 3 or
+    4, or whose untracked cache does not read as one."""
     offsets = indexentries.starts(data, width)
     if offsets is None:
         return None
     times = _TIMES.unpack_from
-    found: list[int] = []
+    found: list[tuple[int, int]] = []
     for at in offsets[:-1]:
         ctime, mtime = times(data, at)
         if (ctime >= since or mtime >= since) and data[at + 36 : at + 40] != _ZERO:
             mode = int.from_bytes(data[at + 24 : at + 28], "big")
             if mode & 0o170000 in _FILE_KINDS:
-                found.append(at)
+                found.append((at + 36, 4))
+    at, end = offsets[-1], len(data) - width
+    while at + 8 <= end:  # the extensions: a signature, a 32-bit size, the body
+        size = int.from_bytes(data[at + 4 : at + 8], "big")
+        if data[at : at + 4] == _UNTRACKED:
+            for stat_at in _untracked_stats(data, at + 8, at + 8 + size, width):
+                ctime, mtime = times(data, stat_at)
+                if ctime >= since or mtime >= since:
+                    found.append((stat_at, _STAT))
+        at += 8 + size
     return found
+
+
+# git's untracked cache (the `UNTR` extension: dir.c's write_untracked_extension) keeps the stat
+# data of each folder it listed, and of `info/exclude` and `core.excludesFile`, and trusts a
+# folder's cached listing while that stat data matches, in whole seconds too. A file made in a
+# folder, then its mtime given back, in the same second as the stat data git took of it, is then
+# never listed. Each of those stat data racy by its ctime or mtime gets git's own mark for "not
+# known" (all zero: what git writes where a folder could not be looked at), so git lists it.
+_STAT: Final = 36  # ctime, mtime (seconds, nanoseconds), dev, ino, uid, gid, size: 32 bits each
+_UNTRACKED: Final = b"UNTR"
+
+
+def _varint(data: bytes | bytearray, at: int) -> tuple[int, int]:
+    """git's variable-width integer at `at` (varint.c): its value and where it ends."""
+    byte = data[at]
+    at += 1
+    value = byte & 0x7F
+    while byte & 0x80:
+        byte = data[at]
+        at += 1
+        value = ((value + 1) << 7) | (byte & 0x7F)
+    return value, at
+
+
+def _ewah_ones(data: bytes | bytearray, at: int) -> tuple[int, int]:
+    """How many bits an EWAH bitmap (ewah_io.c's serialization) at `at` sets, and where it
+    ends: its bit count, its 64-bit words, the last run-length word's place."""
+    words = int.from_bytes(data[at + 4 : at + 8], "big")
+    body = at + 8
+    end = body + 8 * words + 4
+    if end > len(data):
+        raise ValueError("an EWAH bitmap past its extension")
+    ones, n = 0, 0
+    while n < words:
+        marker = int.from_bytes(data[body + 8 * n : body + 8 * n + 8], "big")
+        run, literals = (marker >> 1) & 0xFFFFFFFF, marker >> 33
+        if marker & 1:
+            ones += 64 * run
+        for k in range(n + 1, min(n + 1 + literals, words)):
+            ones += int.from_bytes(data[body + 8 * k : body + 8 * k + 8], "big").bit_count()
+        n += 1 + literals
+    return ones, end
+
+
+def _untracked_stats(data: bytes | bytearray, at: int, end: int, width: int) -> list[int]:
+    """The offsets of the stat data in the untracked cache extension whose body is
+    `data[at:end]`: `info/exclude`'s, `core.excludesFile`'s, then each listed folder's. Raises
+    ValueError where it does not read as one."""
+    if end - at < 2 or data[end - 1] != 0:
+        raise ValueError("not an untracked cache")
+    ident, at = _varint(data, at)
+    at += ident
+    found = [at, at + _STAT]
+    at += 2 * _STAT + 4 + 2 * width  # the two stat data, the folders' flags, the two ids
+    at = data.index(0, at, end) + 1  # the name of the per-folder rule file (.gitignore)
+    if at >= end - 1:
+        return found  # no folder yet
+    folders, at = _varint(data, at)
+    for _ in range(folders):
+        untracked, at = _varint(data, at)
+        _, at = _varint(data, at)
+        for _ in range(untracked + 1):  # the folder's name, then its untracked names
+            at = data.index(0, at, end) + 1
+    valid, at = _ewah_ones(data, at)
+    _, at = _ewah_ones(data, at)  # check-only
+    hashed, at = _ewah_ones(data, at)
+    if at + valid * _STAT + hashed * width != end - 1:
+        raise ValueError("an untracked cache of another length")
+    return found + [at + n * _STAT for n in range(valid)]
