@@ -127,3 +127,34 @@ def test_kinds_swapped_after_the_window(repo: GitRepo, kind: str, tool: str) -> 
     assert {k: v for k, v in after.items() if k.split(b"/")[0] != b".git"} == {
         k: v for k, v in seen.items() if k.split(b"/")[0] != b".git"
     }
+
+
+@pytest.mark.parametrize("tool", ["Write", "Bash"])
+def test_a_file_noted_while_git_is_mid_merge(repo: GitRepo, tool: str) -> None:
+    """The turn's first call leaves git mid-merge on a conflict; the next writes the
+    conflicted file (noted, or captured by a shell call); its gate fails. A merge in progress
+    is not the turn's to judge: `Stop` says so and changes nothing on disk or in git's merge
+    state, the same whether the file was noted or captured."""
+    repo.write("c.txt", b"base\n")
+    repo.git("add", "c.txt")
+    repo.git("commit", "-qm", "base")
+    repo.git("checkout", "-qb", "other")
+    repo.write("c.txt", b"theirs\n")
+    repo.git("commit", "-qam", "theirs")
+    repo.git("checkout", "-q", "main")
+    repo.write("c.txt", b"ours\n")
+    repo.git("commit", "-qam", "ours")
+    setup(repo)
+    claude_hook(repo, "s1", "UserPromptSubmit", prompt="go")
+    bash(repo, 1, "git merge -q other >/dev/null 2>&1; echo x > bad")
+    if tool == "Write":
+        write(repo, 2, "c.txt", b"resolved\n")
+    else:
+        bash(repo, 2, "echo resolved > c.txt")
+    seen = repo.fingerprint()
+    merge_head = (repo.path / ".git" / "MERGE_HEAD").read_bytes()
+    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout or "{}")
+    assert "a merge is in progress" in answer["systemMessage"], answer
+    assert repo.fingerprint().diff(seen) == []
+    assert (repo.path / ".git" / "MERGE_HEAD").read_bytes() == merge_head
+    assert repo.read("c.txt") == b"resolved\n"
