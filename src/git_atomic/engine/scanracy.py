@@ -195,11 +195,16 @@ def _untracked_stats(data: bytes | bytearray, at: int, end: int, width: int) -> 
     if at >= end - 1:
         return found  # no folder yet
     folders, at = _varint(data, at)
-    for _ in range(folders):
-        untracked, at = _varint(data, at)
-        _, at = _varint(data, at)
+    nul = data.index
+    for _ in range(folders):  # (a count below 128 is one byte: no call, at 6,000 folders)
+        untracked = data[at]
+        if untracked & 0x80:
+            untracked, at = _varint(data, at)
+        else:
+            at += 1
+        at = at + 1 if data[at] < 0x80 else _varint(data, at)[1]  # its folders' count
         for _ in range(untracked + 1):  # the folder's name, then its untracked names
-            at = data.index(0, at, end) + 1
+            at = nul(0, at, end) + 1
     valid, at = _ewah_ones(data, at)
     _, at = _ewah_ones(data, at)  # check-only
     hashed, at = _ewah_ones(data, at)
