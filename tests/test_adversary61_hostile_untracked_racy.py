@@ -59,10 +59,13 @@ def test_a_folder_changed_in_the_second_git_listed_it_is_listed_again(
     assert scanracy.smudge(index, since, sha256=False)  # nothing more to smudge: the same
 
 
-@pytest.mark.parametrize("object_format", ["sha1", "sha256"])
-def test_the_untracked_cache_is_read_as_git_wrote_it(tmp_path: Path, object_format: str) -> None:
+@pytest.mark.parametrize(("object_format", "version"), [("sha1", "2"), ("sha256", "4")])
+def test_the_untracked_cache_is_read_as_git_wrote_it(
+    tmp_path: Path, object_format: str, version: str
+) -> None:
     """Every folder's stat data found, in a cache of 150 folders (bitmaps of several words),
-    rule files in some (their ids kept), untracked names in each; a damaged cache is not
+    rule files in some (their ids kept), untracked names in each, in an index of version 2
+    and of version 4 (its entries' names compressed); a damaged cache is not
     read (the scan index is then not kept: its stat data is not trusted)."""
     repo = GitRepo.create(tmp_path / "repo", tmp_path / "home", object_format=object_format)
     for n in range(150):
@@ -71,12 +74,15 @@ def test_the_untracked_cache_is_read_as_git_wrote_it(tmp_path: Path, object_form
         if n % 7 == 0:
             repo.write(f"f{n % 10}/g{n}/.gitignore", b"*.o\n")
     repo.git("add", "*/tracked")
+    repo.git("update-index", "--index-version", version)
     cache = ("-c", "core.untrackedCache=true", "-c", "status.showUntrackedFiles=all")
     repo.git(*cache, "update-index", "--force-untracked-cache")
     repo.git(*cache, "status", "--porcelain")
     data = bytearray((repo.path / ".git" / "index").read_bytes())
     width = 32 if object_format == "sha256" else 20
-    at = indexentries.starts(data, width)[-1]
+    starts = indexentries.starts(data, width)
+    assert starts is not None
+    at = starts[-1]
     body = data.index(b"UNTR", at) + 8
     size = int.from_bytes(data[body - 4 : body], "big")
     stats = scanracy._untracked_stats(data, body, body + size, width)

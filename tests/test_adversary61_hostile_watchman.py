@@ -180,3 +180,34 @@ def test_kinds_swapped_under_watch(watched: GitRepo, change: Callable[[GitRepo],
     if change is unreadable:  # bits an operation closed stay closed (guarantees.md)
         assert now.pop(b"src/a.txt") == stat.S_IFREG and modes.pop(b"src/a.txt")
     assert now == modes
+
+
+@needs_watchman
+def test_settings_that_look_less_closely_under_watch(watched: GitRepo) -> None:
+    """core.symlinks, core.fileMode, core.checkStat, core.trustctime, core.ignoreStat set to
+    look less closely, core.autocrlf converting: a capture Watchman answers still reads the
+    disk as it is (an executable bit, a file made a link, CRLF bytes), and the abort is exact."""
+    repo = watched
+    make(repo)
+    for key, value in (
+        ("core.symlinks", "false"),
+        ("core.fileMode", "false"),
+        ("core.autocrlf", "true"),
+        ("core.checkStat", "minimal"),
+        ("core.trustctime", "false"),
+        ("core.ignoreStat", "true"),
+    ):
+        repo.git("config", key, value)
+    run(repo, "begin", "w", "--history", "shadow")
+    run(repo, "abort")
+    start = oracle.walk(repo.path)
+    modes = {p: os.lstat(repo.path / os.fsdecode(p)).st_mode for p in start}
+    got, answered = run(repo, "begin", "w", "--history", "shadow")
+    assert answered and pre_op(repo, got) == start
+    os.chmod(repo.path / "f.txt", 0o755)
+    os.unlink(repo.path / "src" / "b.txt")
+    os.symlink("a.txt", repo.path / "src" / "b.txt")
+    (repo.path / "src" / "a.txt").write_bytes(b"a\r\n")
+    assert run(repo, "abort")[1]
+    assert oracle.walk(repo.path) == start
+    assert {p: os.lstat(repo.path / os.fsdecode(p)).st_mode for p in start} == modes
