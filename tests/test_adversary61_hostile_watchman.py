@@ -211,3 +211,29 @@ def test_settings_that_look_less_closely_under_watch(watched: GitRepo) -> None:
     assert run(repo, "abort")[1]
     assert oracle.walk(repo.path) == start
     assert {p: os.lstat(repo.path / os.fsdecode(p)).st_mode for p in start} == modes
+
+
+@needs_watchman
+def test_a_linked_worktree_inside_the_watched_one(watched: GitRepo) -> None:
+    """A linked worktree kept inside the watched worktree (`.worktrees/wt`, ignored there):
+    its captures are answered from the root Watchman watches above it, its `.git` file never
+    a file of ours; the operation there swaps a folder for a link to the main worktree's
+    folder: its abort is exact, and the main worktree's folder is untouched."""
+    main = watched
+    make(main)
+    (main.path / ".git" / "info" / "exclude").write_text(".worktrees/\n")
+    main.git("worktree", "add", "-q", ".worktrees/wt", "-b", "wt")
+    wt = GitRepo(main.path / ".worktrees" / "wt", main.env)
+    theirs = oracle.walk_exact(main.path / "src")
+    run(wt, "begin", "w", "--history", "shadow")
+    run(wt, "abort")
+    start = oracle.walk(wt.path)
+    got, answered = run(wt, "begin", "w", "--history", "shadow")
+    assert answered and pre_op(wt, got) == start
+    wt.write("src/a.txt", b"wt edit\n")
+    wt.write("src/new.txt", b"new\n")
+    os.unlink(wt.path / "f.txt")
+    swap_link(wt, "src/deep", str(main.path / "src"))
+    assert run(wt, "abort")[1]
+    assert oracle.walk(wt.path) == start
+    assert oracle.walk_exact(main.path / "src") == theirs
