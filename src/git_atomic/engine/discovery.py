@@ -297,6 +297,22 @@ def _bare_since(cwd: str, *, located: bool) -> str | None:
     )
 
 
+def _named_nothing(stderr: bytes) -> str | None:
+    """The way out where git names the git dir it did not find (`not a git repository: PATH`,
+    not `(or any of the parent directories)`): a `.git` file on the way, or GIT_DIR, names
+    PATH. An operation that rewrote a `.git` file (`gitdir: /nonexistent`) left it so."""
+    prefix = b"fatal: not a git repository: "
+    line = next((x for x in stderr.splitlines() if x.startswith(prefix)), None)
+    if line is None:
+        return None
+    named = line.removeprefix(prefix).decode("utf-8", "backslashreplace")
+    return (
+        f"git finds no git dir at {named}, which a `.git` file here (or GIT_DIR) names; if an "
+        "operation rewrote that file, name the git dir yourself: GIT_DIR=<the git dir> "
+        "GIT_WORK_TREE=<the worktree> git atomic abort (or recover)"
+    )
+
+
 def _discover(cwd: str, *, located: bool, check: bool = True) -> Repo:
     """`located`: GIT_DIR/GIT_WORK_TREE (as git sets them for `git --git-dir=... atomic`) say
     where the repository is; otherwise the folder does."""
@@ -316,7 +332,9 @@ def _discover(cwd: str, *, located: bool, check: bool = True) -> Repo:
                 hint=_bare_since(cwd, located=located),
             )
         if b"not a git repository" in res.stderr:
-            raise NotARepository(f"not a git repository (or any parent): {cwd}")
+            raise NotARepository(
+                f"not a git repository (or any parent): {cwd}", hint=_named_nothing(res.stderr)
+            )
         reason, command = _refusal(res.stderr)
         raise NotARepository(
             f"cannot use this folder as a git worktree: {reason}"
