@@ -59,6 +59,11 @@ PRELOAD: Final = (
     "git_atomic.ops.hooksmade",  # the git hooks an operation's own rollback names (`abort`)
     "git_atomic.ops.configmade",  # the settings an operation's own rollback names (`abort`)
     "git_atomic.engine.lfskeep",  # a restore's kept content (and its hmac, secrets)
+    # A rollback of files deleted and folders added (the benchmark's small change): the
+    # folders it moves back, and the deletions it decides on by birth time (statx by ctypes).
+    "git_atomic.engine.foldermoves",
+    "git_atomic.engine.folderhidden",
+    "ctypes",
     "git_atomic.engine.lfskeeper",  # a capture's markers for it, where a rule converts files
     "git_atomic.engine.reflogkeep",  # a PRE-OP's links to the reflogs (`begin`, a turn's first)
     "git_atomic.engine.memofiles",  # a PRE-OP's note of ORIG_HEAD (`begin`)
