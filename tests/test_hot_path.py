@@ -144,6 +144,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.commitview",  # commits mode's view of the files: what your git would stage
         ".engine.refusedpaths",  # (and the names your git refuses to stage: tiny)
         ".engine.capturedisk",  # its reading of the files (a scan, or `add -A`)
+        ".engine.ignoredattrs",  # (the attributes beside ignored folders' tracked files, kept)
         ".engine.diskreading",  # (that reading started, stopped, closed: from capturedisk.py)
         ".engine.addall",  # (and `add -A`'s refusals, where a scan cannot say)
         ".engine.scankeep",  # (the scan's index kept for the next one)

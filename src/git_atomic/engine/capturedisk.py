@@ -14,6 +14,7 @@ from git_atomic.engine import (
     conversion,
     folders,
     heldanyway,
+    ignoredattrs,
     ignores,
     indexstate,
     scan,
@@ -132,7 +133,8 @@ class Disk(Reading):
             repo, [*side.listing.attribute_files, *attributes], staged=side.listing.attribute_files
         )
         if not rule.active and self.walked is not None and self.walked.ignored:
-            beside = conversion.in_ignored_folders(repo, side.tree, self.walked.ignored)
+            # (kept between processes for the same tree and folders: ignoredattrs.py)
+            beside = ignoredattrs.in_ignored_folders(repo, side.tree, self.walked.ignored)
             rule = conversion.detect(repo, beside) if beside else rule
         if rule.active:
             if self.scanning is not None and not scan.settled(self.scanning):
