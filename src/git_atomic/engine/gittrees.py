@@ -154,7 +154,42 @@ class RepoTrees(RepoObjects):
             parent, _, name = path.rpartition(b"/")
             if item and parent in listed:
                 listed[parent][name] = head
+        if len(dirs) <= LOOSE_AT_MOST and self.writes_loose():
+            self._keep_loose(tree, dirs, listed)
         return listed
+
+    def _keep_loose(
+        self, tree: str, dirs: set[bytes], listed: Mapping[bytes, Mapping[bytes, bytes]]
+    ) -> None:
+        """The trees git just listed (packed: `_loose_listing` could not read them) written
+        loose as they are, so that the next edit on the same way (the next capture after the
+        same change, a rollback's rescue in the next round) reads them without a process. Each
+        folder's entries are those git listed, its folders among `dirs` named by the ids
+        worked out from theirs; nothing is written unless the top's id so worked out is `tree`
+        itself: a tree's id names its entries, and each of theirs below, so only git's own
+        trees are ever written (a listing this read otherwise, a mode git would not write,
+        leaves them packed, as before)."""
+        ids: dict[bytes, str] = {}
+        written: list[dict[bytes, bytes]] = []
+        for folder in sorted(dirs, key=lambda d: d.count(b"/") if d else -1, reverse=True):
+            entries = dict(listed.get(folder, {}))
+            prefix = folder + b"/" if folder else b""
+            for path, oid in ids.items():  # (git named none of them: it looked into them)
+                if path.startswith(prefix) and b"/" not in path[len(prefix) :]:
+                    entries[path[len(prefix) :]] = b"040000 tree " + oid.encode()
+            if folder and not entries:
+                continue  # no folder of `tree` there (a tree is never empty but the top)
+            if not _nameable({folder: entries}):
+                return
+            ids[folder] = objectformat.tree_id(entries)
+            written.append(entries)
+        if ids.get(b"") != tree:
+            return
+        try:
+            for entries in written:
+                objectformat.write_loose_tree(self.objects_out, entries)
+        except OSError:
+            return  # (a cache: the next edit asks git again)
 
     def _loose_listing(self, tree: str, dirs: set[bytes]) -> dict[bytes, dict[bytes, bytes]] | None:
         """`_listing` read from loose objects, when every tree on the way is one; else None."""
