@@ -302,7 +302,8 @@ class Restoring:
         target_sha: str,
         outcome: restore.Outcome,
     ) -> None:
-        """The restore done: its event recorded (`undo` reverses it), its intent cleared."""
+        """The restore done: its event recorded (`undo` reverses it), its intent cleared, in one
+        transaction where the intent is the journal's."""
         self.journal.add_event(
             op_id=op_id,
             worktree=self.ctx.worktree,
@@ -310,8 +311,10 @@ class Restoring:
             rescue=rescue_sha,
             target=target_sha,
             detail=_event_detail(self.repo, op_id, outcome),
+            clearing=op_id,
         )
-        self._set_pending(op_id, None)
+        if op_id is None:
+            self._set_pending(op_id, None)  # (the intent file beside the journal)
 
     def _set_pending(self, op_id: str | None, intent: Intent | None) -> None:
         if op_id is not None:

@@ -29,13 +29,19 @@ class EventsTable(JournalFile):
         rescue: str | None,
         target: str | None,
         detail: Mapping[str, object] | None = None,
+        clearing: str | None = None,
     ) -> int:
+        """`clearing`: the operation whose intent (`pending`) the same transaction clears: a
+        restore recorded and its intent gone in one commit (one fdatasync), never one without
+        the other."""
         with self._write() as c:
             cur = c.execute(
                 "INSERT INTO events (op_id, worktree, kind, at, rescue, target, detail) "
                 "VALUES (?,?,?,?,?,?,?)",
                 (op_id, worktree, kind, time.time(), rescue, target, json_column(detail)),
             )
+            if clearing is not None:
+                c.execute("UPDATE operations SET pending=NULL WHERE id=?", (clearing,))
             return int(cur.lastrowid or 0)
 
     def events(self, worktree: str, *, limit: int = 50) -> list[EventRow]:
