@@ -32,6 +32,7 @@ import platform
 import random
 import shlex
 import shutil
+import signal
 import stat
 import statistics
 import subprocess
@@ -2275,8 +2276,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def _signals_as_an_agent_leaves_them() -> None:
+    """A benchmark started in a script's background (`nohup run.py &`) inherits SIGINT and
+    SIGTERM ignored, and so would every command it times: the warm helper serves no command
+    started so (core/helper.py), and every warm cell waited 60 s for one in vain. An agent's
+    commands are not started so: the timed ones get the default handling back (a handler of
+    ours is reset to it in each child at exec)."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    _signals_as_an_agent_leaves_them()
     if args.replot is not None:
         try:
             results = json.loads(args.replot.read_text())["results"]
