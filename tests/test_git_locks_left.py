@@ -280,3 +280,46 @@ def test_a_lock_made_again_while_the_stale_one_was_judged_is_left(
     monkeypatch.setattr(gitlockheld, "lock_holder_if_held", lambda _repo, _path: "")
     said = gitlocks.dropped(where, [(time.time() - 60, None)], [lock])
     assert not lock.exists() and len(said) == 1 and "is removed" in said[0]
+
+
+# An operation that moved a ref and whose git then died holding that ref's lock (or HEAD's,
+# or packed-refs' for a branch it made and packed).
+MOVED_THEN_LOCKED = {
+    "commit-HEAD.lock": "echo b > a && git commit -qam b && touch .git/HEAD.lock",
+    "commit-branch-lock": "echo b > a && git commit -qam b && touch .git/refs/heads/main.lock",
+    "switch-HEAD.lock": "git checkout -qb side && echo b > a && git commit -qam b"
+    " && touch .git/HEAD.lock",
+    "packed-branch-made": "git branch made && git pack-refs --all && touch .git/packed-refs.lock",
+}
+
+
+@pytest.mark.parametrize("how", ["failed-run", "abort", "recover"])
+@pytest.mark.parametrize("op", list(MOVED_THEN_LOCKED))
+def test_a_lock_left_after_the_operation_moved_a_ref_goes_before_the_ref_moves_back(
+    repo: GitRepo, op: str, how: str
+) -> None:
+    """The operation committed (switched branch, made a branch) and its git died holding the
+    lock of the ref it moved: the rollback (a failed run, `abort`, `recover`) said 'branch main
+    was moved by someone else; left as it is', then removed the lock, and left the branch on
+    the operation's commit over the PRE-OP index (your `git status` showed its commit's
+    changes staged backwards). The lock goes first, as `rollback --op` and a turn's take-back
+    remove it: HEAD, the branches, the index and the files exactly as before."""
+    repo.write("a", b"a\n")
+    repo.git("add", "a")
+    repo.git("commit", "-qm", "a")
+    before = repo.fingerprint()
+    script = MOVED_THEN_LOCKED[op]
+    if how == "failed-run":
+        res = repo.atomic("run", "--", "sh", "-c", script + "; exit 1", check=1)
+    elif how == "abort":
+        repo.atomic("begin", "op", check=0)
+        assert _sh(repo, script).returncode == 0
+        res = repo.atomic("abort", check=0)
+    else:
+        failpoint = {"GIT_ATOMIC_FAILPOINT": "checkpoint:op_exec:after-journal"}
+        killed = repo.atomic("run", "--", "sh", "-c", script, env=failpoint)
+        assert killed.returncode == -9, killed.stderr
+        res = repo.atomic("recover", check=0)
+    assert "moved by someone else" not in res.stderr, res.stderr
+    assert repo.fingerprint().diff(before) == [], res.stderr
+    assert not list((repo.path / ".git").rglob("*.lock")), res.stderr

@@ -292,6 +292,8 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
         from git_atomic.ops.gitdirback import alternates_first
 
         done.problems += alternates_first(engine.repo, detail)
+        if pre is not None:  # (its git's locks, before any ref of it moves back)
+            done.problems += recoverbeside.locks_left(engine, op)
     # Asked only with --accept, which must not measure from what is gone; a restore finds out
     # by itself (Engine.rollback_to) and refuses, and this refusal's hint says what then.
     gone = checkpointgone.missing(engine.repo, pre.sha) if pre is not None and accept else []

@@ -44,12 +44,6 @@ def tell_history(
 
             gitdirredo.remember(engine.journal, engine.ctx.worktree, done.rescue, changed)
         done.problems += _hooks_made(engine.repo, op)
-        if op.kind != OpKind.AGENT_TURN:  # (a turn's: its calls' windows, not told here)
-            locks = gitlockheld.git_locks(engine.repo)  # HEAD.lock... its git left
-            if locks:
-                from git_atomic.engine import gitlocks
-
-                done.problems += gitlocks.dropped(engine.repo, [(op.started_at, None)], locks)
         from git_atomic.ops import configmade
 
         if op.kind != OpKind.AGENT_TURN:
@@ -89,3 +83,17 @@ def _hooks_made(repo: git.Repo, op: OpRow) -> list[str]:
     # and the calls that changed nothing a checkpoint holds (a hook installed, alone)
     windows += turnkeys.quiet_windows(turn.get(turnkeys.QUIET_DETAIL) if turn else None)
     return hooksmade.lines_within(repo, windows)
+
+
+def locks_left(engine: Engine, op: OpRow) -> list[str]:
+    """git's locks (HEAD.lock, a branch's, packed-refs.lock...) a git of the interrupted
+    operation left that no git holds, removed before `recover` puts its refs back, as its own
+    rollback removes them (ops/rollbackop.py); a turn's are its calls' (judge.py)."""
+    if op.kind == OpKind.AGENT_TURN:
+        return []
+    locks = gitlockheld.git_locks(engine.repo)  # a few lstat calls
+    if not locks:
+        return []
+    from git_atomic.engine import gitlocks
+
+    return gitlocks.dropped(engine.repo, [(op.started_at, None)], locks)

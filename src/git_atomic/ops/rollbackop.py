@@ -63,6 +63,9 @@ def rollback_op(
         with contextlib.suppress(OSError, AtomicError, safefs.Blocked):
             detail, noted = dict(gitdirnoted.note_at_close(engine.repo, op.details)), True
     first = gitdirback.alternates_first(engine.repo, op.details)
+    # git's locks its git left (HEAD.lock, a branch's, packed-refs.lock...), first: the
+    # restore's own ref updates need them (a branch it moved stayed where it left it).
+    first += _locks_left(engine, op)
     result = engine.rollback_to(op.id, engine.pre_op(op.id).sha, event=event, own_branches=True)
     problems = [*first, *result.outcome.problems, *([unread] if unread else [])]
     end = engine.journal.checkpoints(op.id)[-1].sha  # the state it left (its rescue)
@@ -88,11 +91,6 @@ def rollback_op(
 
     problems += hooksmade.lines(engine.repo, op.started_at)
     problems += configmade.lines(engine.repo, op.details)
-    locks = gitlockheld.git_locks(engine.repo)  # HEAD.lock... its git left: a few lstat calls
-    if locks:
-        from git_atomic.engine import gitlocks
-
-        problems += gitlocks.dropped(engine.repo, [(op.started_at, None)], locks)
     if mended:
         detail["reflogs_mended"] = mended
     problems += lines
@@ -115,3 +113,14 @@ def rollback_op(
     return engine.close(
         op.id, status=OpStatus.ROLLED_BACK, failed_phase=failed_phase, detail=detail, noted=noted
     )
+
+
+def _locks_left(engine: Engine, op: OpRow) -> list[str]:
+    """git's locks a git of the operation left that no git holds (it died half way), removed
+    and said (gitlocks.py): a few lstat calls where there are none."""
+    locks = gitlockheld.git_locks(engine.repo)
+    if not locks:
+        return []
+    from git_atomic.engine import gitlocks
+
+    return gitlocks.dropped(engine.repo, [(op.started_at, None)], locks)
