@@ -20,6 +20,8 @@ LOCKS = {
     "refs/heads/main.lock": "echo b > a && git commit -qam two",
     "config.lock": "git config user.x y",
     "packed-refs.lock": "git branch side && git pack-refs --all && git branch -d side",
+    # another branch's (a `git branch -f` killed): not only the one HEAD names
+    "refs/heads/team/other.lock": "git branch -f team/other HEAD",
 }
 
 
@@ -35,7 +37,7 @@ def test_a_lock_the_operations_git_left_goes_with_its_rollback(
     repo.write("a", b"a\n")
     repo.git("add", "a")
     repo.git("commit", "-qm", "a")
-    op = f"echo x > x && touch .git/{lock}"
+    op = f"echo x > x && mkdir -p $(dirname .git/{lock}) && touch .git/{lock}"
     if how == "failed-run":
         res = repo.atomic("run", "--", "sh", "-c", op + "; exit 1", check=1)
     elif how == "abort":
@@ -115,7 +117,7 @@ def test_a_lock_a_kept_operations_git_left_goes_with_rollback_op(
     repo.git("add", "a")
     repo.git("commit", "-qm", "a")
     first = repo.head()
-    op = f"echo b > a && git commit -qam b && touch .git/{lock}"
+    op = f"echo b > a && git commit -qam b && mkdir -p $(dirname .git/{lock}) && touch .git/{lock}"
     if how == "run":
         op_id = repo.atomic_json("run", "--", "sh", "-c", op)["op_id"]
     else:
@@ -290,6 +292,9 @@ MOVED_THEN_LOCKED = {
     "switch-HEAD.lock": "git checkout -qb side && echo b > a && git commit -qam b"
     " && touch .git/HEAD.lock",
     "packed-branch-made": "git branch made && git pack-refs --all && touch .git/packed-refs.lock",
+    "branch-made-lock": "git branch made && touch .git/refs/heads/made.lock",
+    "other-branch-moved-lock": "echo b > a && git commit -qam b && git branch -f team/other"
+    " && touch .git/refs/heads/team/other.lock",
 }
 
 
@@ -298,15 +303,17 @@ MOVED_THEN_LOCKED = {
 def test_a_lock_left_after_the_operation_moved_a_ref_goes_before_the_ref_moves_back(
     repo: GitRepo, op: str, how: str
 ) -> None:
-    """The operation committed (switched branch, made a branch) and its git died holding the
-    lock of the ref it moved: the rollback (a failed run, `abort`, `recover`) said 'branch main
-    was moved by someone else; left as it is', then removed the lock, and left the branch on
-    the operation's commit over the PRE-OP index (your `git status` showed its commit's
-    changes staged backwards). The lock goes first, as `rollback --op` and a turn's take-back
-    remove it: HEAD, the branches, the index and the files exactly as before."""
+    """The operation committed (switched branch, made or moved a branch) and its git died
+    holding the lock of the ref it moved: the rollback (a failed run, `abort`, `recover`) said
+    'branch main was moved by someone else; left as it is', then removed the lock, and left
+    the branch on the operation's commit over the PRE-OP index (your `git status` showed its
+    commit's changes staged backwards); the lock of a branch HEAD does not name was not even
+    looked for. The lock goes first, as `rollback --op` and a turn's take-back remove it:
+    HEAD, the branches, the index and the files exactly as before."""
     repo.write("a", b"a\n")
     repo.git("add", "a")
     repo.git("commit", "-qm", "a")
+    repo.git("branch", "team/other")
     before = repo.fingerprint()
     script = MOVED_THEN_LOCKED[op]
     if how == "failed-run":

@@ -89,6 +89,7 @@ def holder(repo: Repo, lock: Path, *, shared: bool = False) -> str | None:
 # git's other locks (git_locks): in the worktree's git dir (its HEAD), in the common one.
 _OWN_LOCKS: Final = ("HEAD.lock", "ORIG_HEAD.lock", "config.worktree.lock")
 _COMMON_LOCKS: Final = ("config.lock", "packed-refs.lock", "shallow.lock")
+_ASIDE_MARK: Final = ".atomic-stale."  # a stale lock renamed aside before it goes (gitlocks)
 
 
 def git_locks(repo: Repo) -> list[Path]:
@@ -96,20 +97,30 @@ def git_locks(repo: Repo) -> list[Path]:
     past which git writes nothing (gitlocks.py): a few lstat calls."""
     places = [repo.git_dir / name for name in _OWN_LOCKS]
     places += [repo.common_dir / name for name in _COMMON_LOCKS]
-    head = repo.git_dir / "HEAD"
-    try:
-        text = head.read_bytes()[:1024] if not head.is_symlink() else b""
-    except OSError:
-        text = b""
-    if text.startswith(b"ref: refs/heads/"):
-        branch = os.fsdecode(text[5:].strip())
-        if ".." not in branch.split("/"):
-            places.append(repo.common_dir / f"{branch}.lock")
+    places += _branch_locks(repo.common_dir)
     seen: list[Path] = []
     for place in places:
         if place not in seen and os.path.lexists(place) and _folders_own(repo, place):
             seen.append(place)
     return seen
+
+
+def _branch_locks(common_dir: Path) -> list[Path]:
+    """Every branch's lock (`refs/heads/**/<b>.lock`), not only HEAD's: a rollback moves back,
+    removes or makes again each branch the operation touched, and git refuses each whose lock
+    is there. A walk of the loose branches' folders (one scandir each; most repositories hold a
+    few), never through a link, nor our own lock set aside (gitlocks.py)."""
+    found: list[Path] = []
+    top = common_dir / "refs" / "heads"
+    try:
+        if not all(stat.S_ISDIR(os.lstat(p).st_mode) for p in (top.parent, top)):
+            return found
+    except OSError:
+        return found
+    # (os.walk never descends into a link to a folder with followlinks=False)
+    for folder, _dirs, names in os.walk(top, followlinks=False):
+        found += [Path(folder, n) for n in names if n.endswith(".lock") and _ASIDE_MARK not in n]
+    return found
 
 
 def _folders_own(repo: Repo, lock: Path) -> bool:
