@@ -388,7 +388,9 @@ def test_a_reflog_whose_ref_is_locked_is_left_and_said(repo: GitRepo) -> None:
     before = (logs / "main").read_bytes()
     assert (logs / "side").read_bytes()
     lock = repo.path / ".git" / "refs" / "heads" / "side.lock"
-    line = "git reflog expire --expire=now --all; touch .git/refs/heads/side.lock; exit 1"
+    # (dated long before the run: a lock a git of the run wrote and left goes before the
+    # rollback moves anything, tests/test_git_locks_left.py)
+    line = "git reflog expire --expire=now --all; touch -d @1 .git/refs/heads/side.lock; exit 1"
 
     res = repo.atomic("run", "--", "sh", "-c", line, check=1)
 
@@ -438,7 +440,8 @@ def test_an_undo_writes_back_the_reflog_a_lock_kept_from_the_rollback(repo: GitR
     side = repo.path / ".git" / "logs" / "refs" / "heads" / "side"
     before = side.read_bytes()
     lock = repo.path / ".git" / "refs" / "heads" / "side.lock"
-    line = "echo op > op.txt; git reflog expire --expire=now --all; touch .git/refs/heads/side.lock"
+    lock_it = "touch -d @1 .git/refs/heads/side.lock"  # (from before: left, as above)
+    line = "echo op > op.txt; git reflog expire --expire=now --all; " + lock_it
     repo.atomic("run", "--", "sh", "-c", line + "; exit 1", check=1)
     assert side.read_bytes() == b""
     lock.unlink()
