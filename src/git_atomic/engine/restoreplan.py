@@ -210,6 +210,7 @@ def plan(
         ref_lines = ref_changes(
             current.branches, target.branches, skip=[*left, *not_ours, *renamed]
         )
+        ref_lines += head_ref_moved(current, target)
         head_changes = head_key(current) != head_key(target)
     index_changes = not paths and (
         current.index_key() != target.index_key() or current.shared_differs(target)
@@ -396,6 +397,22 @@ def ref_changes(
         zero = "0" * len(new or old or ZERO_OID)  # the ids' own format (SHA-1 or SHA-256)
         lines.append(f"update {name} {new or zero} {old or zero}")
     return lines
+
+
+def head_ref_moved(current: Snapshot, target: Snapshot) -> list[str]:
+    """HEAD on a ref that is no branch, now and at the target (`git symbolic-ref HEAD
+    refs/remotes/origin/main`): a commit there moved that ref, which the branches do not hold.
+    HEAD's commit comes back by moving it, compare-and-swap, as a branch's would."""
+    ref = target.head_ref
+    if ref is None or not off_branches(ref) or ref != current.head_ref or target.head_oid is None:
+        return []  # (never deleted: a target that does not know it leaves it)
+    now = {ref: current.head_oid} if current.head_oid else {}
+    return ref_changes(now, {ref: target.head_oid})
+
+
+def off_branches(ref: str | None) -> bool:
+    """Whether HEAD's `ref` is a ref that is no branch (nor one of ours, refused elsewhere)."""
+    return ref is not None and not ref.startswith(("refs/heads/", "refs/atomic/"))
 
 
 def head_key(snap: Snapshot) -> tuple[str | None, str | None]:

@@ -13,6 +13,7 @@ the result is part of a computed target that `Engine.rollback_to` then carries o
 from __future__ import annotations
 
 from git_atomic.engine.checkpoint import Snapshot
+from git_atomic.engine.restoreplan import off_branches
 
 
 class RefsAfter:
@@ -22,6 +23,9 @@ class RefsAfter:
         self.branches = dict(current.branches)
         self.head_ref = current.head_ref
         self.detached_oid = current.head_oid if current.head_ref is None else None
+        # HEAD on a ref that is no branch (`refs/remotes/origin/main`): its commit, moved by
+        # compare-and-swap as a branch's (restoreplan.head_ref_moved carries it out).
+        self.off_branch_oid = current.head_oid if off_branches(current.head_ref) else None
         self.kept: list[str] = []
         self.checked_out: list[str] = []  # of `kept`: checked out here since the change
         # Branches a change had switched HEAD to that moved since (your commits), HEAD going
@@ -43,8 +47,21 @@ class RefsAfter:
             else:
                 self.branches[name] = new
         self.kept += kept_now
+        self._move_off_branch(frm, to)
         self._move_head(frm, to, kept_now)
         self._keep_checked_out(frm, to, before)
+
+    def _move_off_branch(self, frm: Snapshot, to: Snapshot) -> None:
+        ref = self.head_ref
+        if not off_branches(ref) or not ref == frm.head_ref == to.head_ref:
+            return
+        old, new, now = frm.head_oid, to.head_oid, self.off_branch_oid
+        if old == new or now == new or new is None:
+            return
+        if now != old:
+            self.kept.append(str(ref))  # moved since (later commits): it stays
+        else:
+            self.off_branch_oid = new
 
     def _move_head(self, frm: Snapshot, to: Snapshot, kept_now: list[str]) -> None:
         frm_head = (frm.head_ref, frm.head_oid if frm.head_ref is None else None)
@@ -97,4 +114,6 @@ class RefsAfter:
     def head_oid(self) -> str | None:
         if self.head_ref is None:
             return self.detached_oid
+        if off_branches(self.head_ref):
+            return self.off_branch_oid
         return self.branches.get(self.head_ref)
