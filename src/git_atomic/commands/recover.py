@@ -429,6 +429,13 @@ def _back_to(engine: Engine, op: OpRow, target_sha: str, done: Recovery) -> None
         or plan.git_state_changes
         or plan.shallow_changes
         or plan.attributes_changes
+        # what git keeps beside the files (a stash pushed or dropped, an exclude line...),
+        # which the operation's own rollback puts back too
+        or plan.exclude_changes
+        or plan.stash_changes
+        or plan.sparse_changes
+        or plan.dot_git_changes
+        or plan.renamed_back
     ):
         return
     result = engine.rollback_to(op.id, target_sha, event=EventKind.RECOVER, own_branches=True)
