@@ -22,6 +22,9 @@ LOCKS = {
     "packed-refs.lock": "git branch side && git pack-refs --all && git branch -d side",
     # another branch's (a `git branch -f` killed): not only the one HEAD names
     "refs/heads/team/other.lock": "git branch -f team/other HEAD",
+    # the stash's (a `git stash` killed), and rerere's (a merge or commit with rerere on)
+    "refs/stash.lock": "echo s > a && git stash -q",
+    "MERGE_RR.lock": "git -c rerere.enabled=true rerere",
 }
 
 
@@ -293,6 +296,7 @@ MOVED_THEN_LOCKED = {
     " && touch .git/HEAD.lock",
     "packed-branch-made": "git branch made && git pack-refs --all && touch .git/packed-refs.lock",
     "branch-made-lock": "git branch made && touch .git/refs/heads/made.lock",
+    "stash-pushed-lock": "echo b > a && git stash -q && touch .git/refs/stash.lock",
     "other-branch-moved-lock": "echo b > a && git commit -qam b && git branch -f team/other"
     " && touch .git/refs/heads/team/other.lock",
 }
@@ -327,6 +331,7 @@ def test_a_lock_left_after_the_operation_moved_a_ref_goes_before_the_ref_moves_b
         killed = repo.atomic("run", "--", "sh", "-c", script, env=failpoint)
         assert killed.returncode == -9, killed.stderr
         res = repo.atomic("recover", check=0)
-    assert "moved by someone else" not in res.stderr, res.stderr
+    assert "by someone else" not in res.stderr, res.stderr
     assert repo.fingerprint().diff(before) == [], res.stderr
+    assert repo.git("stash", "list") == "", res.stderr
     assert not list((repo.path / ".git").rglob("*.lock")), res.stderr

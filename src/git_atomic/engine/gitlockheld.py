@@ -87,8 +87,10 @@ def holder(repo: Repo, lock: Path, *, shared: bool = False) -> str | None:
 
 
 # git's other locks (git_locks): in the worktree's git dir (its HEAD), in the common one.
-_OWN_LOCKS: Final = ("HEAD.lock", "ORIG_HEAD.lock", "config.worktree.lock")
-_COMMON_LOCKS: Final = ("config.lock", "packed-refs.lock", "shallow.lock")
+# MERGE_RR.lock: with rerere on, every merge, commit and `git rerere` refuses past it;
+# refs/stash.lock: every `git stash`, and a rollback that puts your stash list back.
+_OWN_LOCKS: Final = ("HEAD.lock", "ORIG_HEAD.lock", "config.worktree.lock", "MERGE_RR.lock")
+_COMMON_LOCKS: Final = ("config.lock", "packed-refs.lock", "shallow.lock", "refs/stash.lock")
 _ASIDE_MARK: Final = ".atomic-stale."  # a stale lock renamed aside before it goes (gitlocks)
 
 
