@@ -6,6 +6,7 @@ so that its mtime, which git's racy-clean check depends on, is the one a raw cop
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import stat
@@ -13,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-from git_atomic.core import wholefile
+from git_atomic.core import process, wholefile
 from git_atomic.core.errors import GitError
 from git_atomic.core.records import dataclass
 from git_atomic.engine import gitdirfiles, indexentries, indexstate, scanindex
@@ -153,7 +154,9 @@ def read(repo: Repo, index: Copy, staged_copy: Path, *, allow_unmerged: bool) ->
     finally:
         if tree_env is not env:
             Path(tree_env["GIT_INDEX_FILE"]).unlink(missing_ok=True)
-    repeated = tree_env is not env and _repeated(repo, env)
+    repeated = (tree_env is not env and _repeated(repo, env)) or (
+        allow_unmerged and not unmerged and _names_twice(tagging)
+    )
     if index.present and (repeated or not checksum_holds(staged_copy, sha256=repo.sha256)):
         # git read it, as other entries than were written (cut short, written over in the
         # middle): no state to start from or keep; a rescue or a probe keeps it as its bytes.
@@ -171,6 +174,23 @@ def read(repo: Repo, index: Copy, staged_copy: Path, *, allow_unmerged: bool) ->
     if index.key is not None and not unmerged:
         _remember_staged(repo, (index.key, index.entries), tree, listing)
     return Staged(tree, listing, bool(unmerged), unmerged_paths=unmerged)
+
+
+def _names_twice(tagging: process.Background | None) -> bool:
+    """Whether the index names a path twice at one stage, by its `ls-files -v` listing (a
+    capture reads it anyway; its entries in the index's order, so such a pair side by side).
+    git 2.39 reads such an index without a word and write-tree makes a tree naming the path
+    twice (t4058), against which a capture's files come out wrong. Asked only where the
+    state an operation left is taken (a rescue, a probe): one pass over the entries, paid by
+    a rollback, not by each checkpoint (docs/limits.md)."""
+    if tagging is None:
+        return False
+    listed = tagging.wait(check=False)
+    if listed.returncode != 0:
+        return False
+    # (`U` lines: the resolve-undo record, after the entries; no unmerged entry is here)
+    names = [r[2:] for r in listed.stdout.split(b"\0") if r[:2] != b"U "]
+    return any(a == b for a, b in itertools.pairwise(names))
 
 
 def _repeated(repo: Repo, env: Mapping[str, str]) -> bool:
