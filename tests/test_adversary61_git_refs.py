@@ -92,3 +92,27 @@ def test_rollback_op_takes_its_commit_back_not_yours(tmp_path: Path, later: str)
         assert repo.git("rev-parse", "HEAD").strip() == at
         assert repo.git("status", "--porcelain", "-uno") == ""
         assert repo.read("later") == b"l\n"
+
+
+def test_an_agent_turn_taken_back(tmp_path: Path) -> None:
+    """A turn whose call committed there, its gate broken: its take-back at Stop puts HEAD's
+    commit back; your file made between its calls stays."""
+    from testing.agents import claude_hook
+
+    repo = _on(tmp_path, NOT_BRANCHES[0])
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "test ! -e bad"\n')
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    at = repo.git("rev-parse", "HEAD").strip()
+    command = "echo x >> README && git commit -qam x && echo b > bad"
+    call = {"tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": "t1"}
+    claude_hook(repo, "s1", "PreToolUse", **call)
+    repo.write("README", b"hello\nx\n")
+    repo.git("commit", "-qam", "x")
+    repo.write("bad", b"b\n")
+    claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+    repo.write("later", b"yours\n")
+    said = claude_hook(repo, "s1", "Stop").stdout
+    assert repo.git("rev-parse", "HEAD").strip() == at, said
+    assert repo.read("README") == b"hello\n" and not repo.exists("bad"), said
+    assert repo.read("later") == b"yours\n" and repo.read("wip") == b"yours\n"
+    assert repo.git("status", "--porcelain", "-uno") == "", said
