@@ -91,6 +91,7 @@ def holder(repo: Repo, lock: Path, *, shared: bool = False) -> str | None:
 # refs/stash.lock: every `git stash`, and a rollback that puts your stash list back.
 _OWN_LOCKS: Final = ("HEAD.lock", "ORIG_HEAD.lock", "config.worktree.lock", "MERGE_RR.lock")
 _COMMON_LOCKS: Final = ("config.lock", "packed-refs.lock", "shallow.lock", "refs/stash.lock")
+_IN_PROGRESS_REFS: Final = ("bisect", "rewritten")  # capturerefs.IN_PROGRESS
 _ASIDE_MARK: Final = ".atomic-stale."  # a stale lock renamed aside before it goes (gitlocks)
 
 
@@ -99,7 +100,9 @@ def git_locks(repo: Repo) -> list[Path]:
     past which git writes nothing (gitlocks.py): a few lstat calls."""
     places = [repo.git_dir / name for name in _OWN_LOCKS]
     places += [repo.common_dir / name for name in _COMMON_LOCKS]
-    places += _branch_locks(repo.common_dir)
+    places += _locks_below(repo.common_dir, "heads")
+    # the worktree's own refs of a command left half way, which its rollback deletes
+    places += [p for kind in _IN_PROGRESS_REFS for p in _locks_below(repo.git_dir, kind)]
     seen: list[Path] = []
     for place in places:
         if place not in seen and os.path.lexists(place) and _folders_own(repo, place):
@@ -107,13 +110,14 @@ def git_locks(repo: Repo) -> list[Path]:
     return seen
 
 
-def _branch_locks(common_dir: Path) -> list[Path]:
-    """Every branch's lock (`refs/heads/**/<b>.lock`), not only HEAD's: a rollback moves back,
-    removes or makes again each branch the operation touched, and git refuses each whose lock
-    is there. A walk of the loose branches' folders (one scandir each; most repositories hold a
-    few), never through a link, nor our own lock set aside (gitlocks.py)."""
+def _locks_below(git_dir: Path, kind: str) -> list[Path]:
+    """Every lock under `refs/<kind>/`: each branch's (`refs/heads/**/<b>.lock`), not only
+    HEAD's, as a rollback moves back, removes or makes again each branch the operation
+    touched, and git refuses each whose lock is there; a bisect's. A walk of those folders (one
+    scandir each; most repositories hold a few), never through a link, nor our own lock set
+    aside (gitlocks.py)."""
     found: list[Path] = []
-    top = common_dir / "refs" / "heads"
+    top = git_dir / "refs" / kind
     try:
         if not all(stat.S_ISDIR(os.lstat(p).st_mode) for p in (top.parent, top)):
             return found
