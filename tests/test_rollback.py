@@ -855,6 +855,23 @@ def test_a_linked_worktree_the_operation_added_stays_and_is_named(
     assert f"`git worktree remove {other}`" in res.stderr
 
 
+def test_the_command_named_for_a_locked_worktree_the_operation_added_works(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """git's t2402 (worktree list: locked worktrees): the operation added a worktree and
+    locked it (`git worktree lock`); the rollback named `git worktree remove`, which git
+    refuses for a locked worktree ("cannot remove a locked working tree"). It names the
+    unlock first, and the commands it names take the worktree away."""
+    other = tmp_path / "wt"
+    line = f"git worktree add -q '{other}' -b nb && git worktree lock --reason r '{other}'"
+    res = repo.atomic("run", "--no-gates", "--", "sh", "-c", line + "; exit 1", check=1)
+    said = f"`git worktree unlock {other} && git worktree remove {other}`"
+    assert said in res.stderr, res.stderr
+    repo.git("worktree", "unlock", str(other))
+    repo.git("worktree", "remove", str(other))
+    assert not other.exists()
+
+
 @pytest.mark.parametrize("where", ["inside", "outside"])
 @pytest.mark.parametrize("what", ["added", "moved"])
 def test_the_line_for_a_linked_worktree_says_why_it_stays_truly(

@@ -112,10 +112,13 @@ def added_lines(repo: Repo, added: Mapping[str, str]) -> list[str]:
             if head.startswith("ref: ")
             else f"detached at {head[:12]}"
         )
+        shown = shlex.quote(folder)
+        remove = f"git worktree remove {shown}"
+        if _locked(repo, folder, None):  # git refuses to remove a locked one
+            remove = f"git worktree unlock {shown} && {remove}"
         out.append(
             f"the operation added the linked worktree {folder} ({was}); it stays: "
-            f"{_why_left(repo, folder)}. `git worktree remove {shlex.quote(folder)}` takes it "
-            "away"
+            f"{_why_left(repo, folder)}. `{remove}` takes it away"
         )
     return out
 
