@@ -180,13 +180,12 @@ def test_a_git_folder_renamed_aside_twice_is_never_taken_as_the_operations(
     repo: GitRepo,
 ) -> None:
     """cline/cline#1313, again and again: the failed run above leaves the nested `.git` as
-    `.git_disabled`; you rename it back, and git-atomic's record of the files git listed last
-    still holds that folder's files, so the next PRE-OP has it as a folder of files (a
-    repository git read as folders). A kept operation that renames the `.git` aside again is
-    taken back by `rollback --op` over a later file of yours: before, the rollback deleted the
-    renamed git folder, every object and ref of the nested repository (the rescue its only
-    copy), as files the operation made; now it removes nothing there, names the folder, and
-    its dry run lists none of them."""
+    `.git_disabled`; you rename it back (the next PRE-OP holds it as a repository again, as
+    git lists it: tests/test_adversary61_nested_back.py). A kept operation that renames the
+    `.git` aside again is taken back by `rollback --op` over a later file of yours: before,
+    the rollback deleted the renamed git folder, every object and ref of the nested
+    repository (the rescue its only copy), as files the operation made; now it removes
+    nothing there, names the folder, and its dry run lists none of them."""
     clone_inside(repo, "vendor/lib")
     aside = "mv vendor/lib/.git vendor/lib/.git_disabled && echo x > README"
     repo.atomic("run", "--", "sh", "-c", aside + "; exit 1", check=1)

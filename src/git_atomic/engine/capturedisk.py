@@ -48,6 +48,25 @@ class Disk(Reading):
     """The worktree side of one capture: a scan of it (scan.py), or `git add -A` on a copy of
     the index when a scan cannot say; what it read."""
 
+    def _repositories_again(self, staged_tree: str, tree: str) -> bool:
+        """Whether the scan's `tree`, read through a scan index of an earlier capture, has as
+        a folder of files one that is a repository of its own now (reposagain.py). Asked of
+        the walk of the folders: made now where Watchman's answer made none and no folder
+        changed was not its answer (the empty folders need it then all the same). A seeded
+        scan started from your index: nothing of an earlier capture in it."""
+        scanning = self.scanning
+        if scanning is None or scanning.base_tree is None:
+            return False
+        if self.walked is None and scanning.empty_known is None:
+            self.walk_anyway()
+        walked = self.walked
+        folders = [f for f in walked.own_repositories if f] if walked is not None else []
+        if not folders:
+            return False
+        from git_atomic.engine import reposagain  # only where a `.git` is below the top
+
+        return bool(reposagain.stale(self.repo, folders, staged_tree, tree))
+
     def empty_folders(self, files: Files, staged_tree: str) -> frozenset[bytes] | None:
         """Every empty folder no rule ignores (none where your index has a submodule);
         None when git could not list them."""
@@ -79,6 +98,13 @@ class Disk(Reading):
             tree = scan.finish(
                 self.scanning, side.tree, limit=limit, exempt=exempt.union(side.flags.intent_to_add)
             )
+            if tree is not None and self._repositories_again(side.tree, tree):
+                # Its record has a repository of its own as a folder of files (reposagain.py):
+                # read anew, and the next scan seeded from your index, not from that record.
+                base = self.scanning.base_tree
+                if base is not None:
+                    scanindex.discard(repo, scanindex.index_file(repo, base))
+                tree = None
             if tree is None:  # something a scan index cannot describe
                 scan.abandon(self.scanning)
                 self.scanning = None

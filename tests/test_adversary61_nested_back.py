@@ -1,0 +1,228 @@
+"""A folder that becomes a repository of its own again between two captures, and the reverse.
+
+The scan's record of the files git listed last (the scan index: scan.py) holds every file a
+capture saw, untracked ones too. A folder of files the last capture held (a nested clone
+whose `.git` was renamed aside, cline/cline#1313; a folder where you then run `git init`, or
+make a `.git` file naming a git dir elsewhere) that holds a repository now is one git lists as
+a repository of its own (`?? vendor/lib/`, its files its own): where the scan trusted its
+record, git read the folder through the scan index's entries as a folder of files, and the
+next checkpoint held the repository's files as yours (docs/design.md "What the scan trusts").
+The oracle: each capture holds what a capture with no record at all holds (the scan index
+removed), and a rollback of a later operation writes nothing into the repository: its files
+and its git dir are left byte for byte as the disk had them. And the reverse: a repository
+whose `.git` goes away is a folder of untracked files, as `git status` lists them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from testing.agents import shell_turn
+from testing.gitrepo import GitRepo
+from testing.oracle import disk
+from tests.test_adversary56_peers_nested import clone_inside
+
+LIB = "vendor/lib"
+
+
+def _git_in(repo: GitRepo, where: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=where, env=repo.env, check=True, capture_output=True)
+
+
+def _captured(repo: GitRepo) -> tuple[str, str]:
+    """A kept operation that changes nothing: its PRE-OP's `files` tree, and its record of
+    repositories git read as folders (empty where it has none)."""
+    out = repo.atomic_json("run", "--no-gates", "--history", "shadow", "--", "true")
+    pre = out["checkpoints"]["pre_op"]
+    names = repo.git("ls-tree", "--name-only", pre).split()
+    held = repo.git("cat-file", "blob", f"{pre}:repositories") if "repositories" in names else ""
+    return repo.git("rev-parse", f"{pre}:files").strip(), held
+
+
+def _fresh(repo: GitRepo) -> tuple[str, str]:
+    """What a capture with no record of earlier ones holds (the scan refs removed: it starts
+    from your index)."""
+    for ref in repo.git("for-each-ref", "--format=%(refname)", "refs/atomic/scan/").split():
+        repo.git("update-ref", "-d", ref)
+    return _captured(repo)
+
+
+def _renamed_back(repo: GitRepo, tmp: Path) -> None:
+    os.rename(repo.path / LIB / ".git_disabled", repo.path / LIB / ".git")
+
+
+def _init(repo: GitRepo, tmp: Path) -> None:
+    _git_in(repo, repo.path / LIB, "init", "-q")
+
+
+def _init_commit(repo: GitRepo, tmp: Path) -> None:
+    _git_in(repo, repo.path / LIB, "init", "-q")
+    _git_in(repo, repo.path / LIB, "add", "f.txt")
+    _git_in(repo, repo.path / LIB, "commit", "-qm", "c")
+
+
+def _git_file(repo: GitRepo, tmp: Path) -> None:
+    _git_in(repo, repo.path / LIB, "init", "-q", f"--separate-git-dir={tmp / 'lib.git'}")
+    _git_in(repo, repo.path / LIB, "add", "f.txt")
+    _git_in(repo, repo.path / LIB, "commit", "-qm", "c")
+
+
+# Those whose later operation is also taken back here (each a few git-atomic calls more)
+TAKEN_BACK = ("its .git renamed back", "a .git file naming a git dir elsewhere")
+BECOMES: dict[str, Callable[[GitRepo, Path], None]] = {
+    "its .git renamed back": _renamed_back,
+    "git init there": _init,
+    "git init and a commit there": _init_commit,
+    "a .git file naming a git dir elsewhere": _git_file,
+}
+
+
+def _a_folder_first(repo: GitRepo, how: str) -> None:
+    """`vendor/lib` a folder of untracked files (its `.git` aside, or none yet)."""
+    if how == "its .git renamed back":
+        clone_inside(repo, LIB)
+        os.rename(repo.path / LIB / ".git", repo.path / LIB / ".git_disabled")
+    else:
+        (repo.path / LIB).mkdir(parents=True)
+        (repo.path / LIB / "f.txt").write_bytes(b"committed\n")
+        (repo.path / LIB / "wip.txt").write_bytes(b"untracked\n")
+    (repo.path / LIB / "sub").mkdir()
+    (repo.path / LIB / "sub" / "s.txt").write_bytes(b"s\n")
+
+
+@pytest.mark.parametrize("how", list(BECOMES))
+def test_a_folder_that_is_a_repository_again_is_captured_as_git_lists_it_now(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """A capture held `vendor/lib` as a folder of files; it then becomes a repository of its
+    own. The next capture holds what one with no record holds (its files are the
+    repository's, never yours), and (`TAKEN_BACK`) the rollback of a kept operation that
+    edited the top and a file of the repository (`rollback --op`, over a later file of
+    yours) puts the top's file back and writes nothing into the repository; `undo` brings
+    the top's edit back."""
+    _a_folder_first(repo, how)
+    first = _captured(repo)
+    assert repo.git("ls-tree", "-r", "--name-only", first[0], f"{LIB}/sub/s.txt")
+    BECOMES[how](repo, tmp_path)
+    now = _captured(repo)
+    assert now == _fresh(repo), how
+    assert not repo.git("ls-tree", "-r", "--name-only", now[0], f"{LIB}/sub/s.txt")
+    if how not in TAKEN_BACK:
+        return
+    out = repo.atomic_json(
+        "run",
+        "--no-gates",
+        "--history",
+        "shadow",
+        "--",
+        "sh",
+        "-c",
+        f"echo x > README && echo op > {LIB}/sub/s.txt && rm {LIB}/wip.txt",
+    )
+    after = disk(repo.path, modes=True)
+    repo.write("later.txt", b"yours\n")
+    repo.atomic("rollback", "--op", out["op_id"], check=0)
+    now_disk = disk(repo.path, modes=True)
+    assert now_disk.pop(b"later.txt")[1] == b"yours\n"
+    assert repo.read("README") == b"hello\n"
+    want = {k: v for k, v in after.items() if k != b"README"}
+    assert {k: v for k, v in now_disk.items() if k != b"README"} == want, how
+    repo.atomic("undo", check=0)
+    assert repo.read("README") == b"x\n" and repo.read(f"{LIB}/sub/s.txt") == b"op\n"
+
+
+@pytest.mark.parametrize("how", ["its .git renamed back", "git init and a commit there"])
+def test_a_failed_run_after_the_folder_became_a_repository_writes_nothing_into_it(
+    repo: GitRepo, tmp_path: Path, how: str
+) -> None:
+    """The same, taken back by a failed run: the top's file goes back, and the repository's
+    own files the run changed or removed stay as the run left them (never captured), its git
+    dir byte for byte."""
+    _a_folder_first(repo, how)
+    _captured(repo)
+    BECOMES[how](repo, tmp_path)
+    script = f"echo x > README && echo op > {LIB}/sub/s.txt && rm {LIB}/wip.txt; exit 1"
+    before = disk(repo.path, modes=True)
+    repo.atomic("run", "--", "sh", "-c", script, check=1)
+    want = dict(before)
+    want.pop(f"{LIB}/wip.txt".encode())
+    now = disk(repo.path, modes=True)
+    assert now.pop(f"{LIB}/sub/s.txt".encode())[1] == b"op\n"
+    want.pop(f"{LIB}/sub/s.txt".encode())
+    assert now == want, how
+    repo.atomic("undo", check=0)
+    assert repo.read("README") == b"x\n" and repo.read(f"{LIB}/sub/s.txt") == b"op\n"
+    assert not repo.exists(f"{LIB}/wip.txt")
+
+
+def test_an_agent_turn_after_the_folder_became_a_repository_writes_nothing_into_it(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """The same, taken back at an agent turn's Stop (its gate fails): the top's file goes
+    back; the repository's files and git dir stay as the turn left them."""
+    _a_folder_first(repo, "its .git renamed back")
+    _captured(repo)
+    _renamed_back(repo, tmp_path)
+    before = disk(repo.path, modes=True)
+    answer = shell_turn(repo, f"echo x > README && echo op > {LIB}/sub/s.txt", "echo x > bad")
+    assert answer["decision"] == "block", answer
+    now = disk(repo.path, modes=True)
+    now.pop(b".git-atomic.toml")
+    assert now.pop(f"{LIB}/sub/s.txt".encode())[1] == b"op\n"
+    before.pop(f"{LIB}/sub/s.txt".encode())
+    assert now == before
+
+
+@pytest.mark.parametrize("commit", [True, False], ids=["with a commit", "without a commit"])
+@pytest.mark.parametrize("how", ["renamed aside", "removed"])
+def test_a_repository_whose_git_goes_away_is_a_folder_of_untracked_files(
+    repo: GitRepo, how: str, commit: bool
+) -> None:
+    """The reverse: a capture held `vendor/lib` as a repository of its own; its `.git` goes
+    away (outside any operation). The next capture holds its files as the untracked files
+    `git status` lists there, as one with no record does; a failed run that edits them puts
+    them back. A repository without a commit yet is none git can add: no capture holds it
+    until its `.git` goes."""
+    clone_inside(repo, LIB)
+    if not commit:
+        shutil.rmtree(repo.path / LIB / ".git")
+        _git_in(repo, repo.path / LIB, "init", "-q")
+    _captured(repo)
+    if how == "removed":
+        shutil.rmtree(repo.path / LIB / ".git")
+    else:
+        os.rename(repo.path / LIB / ".git", repo.path / LIB / ".git_disabled")
+    now = _captured(repo)
+    assert now == _fresh(repo)
+    listed = repo.git("status", "--porcelain", "--untracked-files=all", LIB).splitlines()
+    untracked = sorted(line[3:] for line in listed if line.startswith("?? "))
+    held = repo.git("ls-tree", "-r", "--name-only", now[0], "--", LIB).splitlines()
+    assert held == untracked and f"{LIB}/f.txt" in held, (held, untracked)
+    before = disk(repo.path, modes=True)
+    script = f"echo op > {LIB}/f.txt && rm {LIB}/wip.txt; exit 1"
+    repo.atomic("run", "--", "sh", "-c", script, check=1)
+    assert disk(repo.path, modes=True) == before
+
+
+@pytest.mark.skipif(shutil.which("watchman") is None, reason="Watchman is not installed")
+def test_a_folder_that_is_a_repository_again_through_watchman(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """The same where Watchman watches the worktree: the capture after the `.git` came back
+    holds what one with no record holds."""
+    _a_folder_first(repo, "its .git renamed back")
+    watch = ["watchman", "--no-pretty"]
+    subprocess.run([*watch, "watch", str(repo.path)], capture_output=True, check=True, timeout=60)
+    try:
+        _captured(repo)
+        _captured(repo)  # from the clock the first kept
+        _renamed_back(repo, tmp_path)
+        now = _captured(repo)
+        assert now == _fresh(repo)
+    finally:
+        subprocess.run([*watch, "watch-del", str(repo.path)], capture_output=True, check=False)
