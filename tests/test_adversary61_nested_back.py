@@ -72,6 +72,18 @@ def _git_file(repo: GitRepo, tmp: Path) -> None:
     _git_in(repo, repo.path / LIB, "commit", "-qm", "c")
 
 
+def _init_above(repo: GitRepo, tmp: Path) -> None:
+    _git_in(repo, repo.path / "vendor", "init", "-q")
+    _git_in(repo, repo.path / "vendor", "add", "lib/f.txt")
+    _git_in(repo, repo.path / "vendor", "commit", "-qm", "c")
+
+
+def _cloned_in_its_place(repo: GitRepo, tmp: Path) -> None:
+    other = GitRepo.create(tmp / "other", tmp / "home2")
+    shutil.rmtree(repo.path / LIB)
+    _git_in(repo, repo.path, "clone", "-q", str(other.path), LIB)
+
+
 # Those whose later operation is also taken back here (each a few git-atomic calls more)
 TAKEN_BACK = ("its .git renamed back", "a .git file naming a git dir elsewhere")
 BECOMES: dict[str, Callable[[GitRepo, Path], None]] = {
@@ -79,6 +91,8 @@ BECOMES: dict[str, Callable[[GitRepo, Path], None]] = {
     "git init there": _init,
     "git init and a commit there": _init_commit,
     "a .git file naming a git dir elsewhere": _git_file,
+    "git init in the folder above": _init_above,
+    "a clone in its place": _cloned_in_its_place,
 }
 
 
@@ -93,6 +107,7 @@ def _a_folder_first(repo: GitRepo, how: str) -> None:
         (repo.path / LIB / "wip.txt").write_bytes(b"untracked\n")
     (repo.path / LIB / "sub").mkdir()
     (repo.path / LIB / "sub" / "s.txt").write_bytes(b"s\n")
+    (repo.path / "vendor" / "x").write_bytes(b"x\n")  # the folder above's own
 
 
 @pytest.mark.parametrize("how", list(BECOMES))
@@ -111,7 +126,9 @@ def test_a_folder_that_is_a_repository_again_is_captured_as_git_lists_it_now(
     BECOMES[how](repo, tmp_path)
     now = _captured(repo)
     assert now == _fresh(repo), how
-    assert not repo.git("ls-tree", "-r", "--name-only", now[0], f"{LIB}/sub/s.txt")
+    top = "vendor/" if how == "git init in the folder above" else f"{LIB}/"
+    held = repo.git("ls-tree", "-r", "--name-only", now[0]).splitlines()
+    assert not [path for path in held if path.startswith(top)], held
     if how not in TAKEN_BACK:
         return
     out = repo.atomic_json(
@@ -226,3 +243,22 @@ def test_a_folder_that_is_a_repository_again_through_watchman(
         assert now == _fresh(repo)
     finally:
         subprocess.run([*watch, "watch-del", str(repo.path)], capture_output=True, check=False)
+
+
+def test_a_failed_run_that_renamed_the_git_back_itself_loses_nothing(repo: GitRepo) -> None:
+    """The operation is the one that renames `.git_disabled` back to `.git` (and edits a file
+    of the top), then fails: its rescue holds the folder as a repository, as git lists it
+    then; the rollback puts the top's file back and leaves the repository as it is, its git
+    dir byte for byte under the name the operation gave it, naming the folder."""
+    _a_folder_first(repo, "its .git renamed back")
+    _captured(repo)
+    before = disk(repo.path, modes=True)
+    script = f"mv {LIB}/.git_disabled {LIB}/.git && echo x > README; exit 1"
+    ran = repo.atomic("run", "--", "sh", "-c", script, check=1)
+    assert [line for line in ran.stderr.splitlines() if LIB in line], ran.stderr
+    old, new = f"{LIB}/.git_disabled".encode(), f"{LIB}/.git".encode()
+    want = {
+        (new + k[len(old) :] if k == old or k.startswith(old + b"/") else k): v
+        for k, v in before.items()
+    }
+    assert disk(repo.path, modes=True) == want, ran.stderr

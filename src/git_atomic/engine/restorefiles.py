@@ -121,7 +121,10 @@ def apply_files(
             needed |= {p for f in specials.fifos for p in folders_on_the_way(f)}
             restorefolders.prune_empty_dirs(tree, emptied, keep=needed, outcome=outcome)
         specials.remake(tree, outcome)
-        _make_target_folders(tree, folders, outcome, specials)
+        # Nor is an empty folder of the target's made in a repository there now (the folders
+        # of a `.git_disabled` the operation renamed back to `.git`): its folders are its own.
+        made = [f for f in folders if not inside(f, nested.now)] if nested.now else folders
+        _make_target_folders(tree, made, outcome, specials)
         restorefolders.nested_repositories(tree, nested.targets, changes, outcome)
         specials.give_bits(tree, outcome)
         outcome.problems += [nestedrepos.checkout_moved(c) for c in nestedrepos.moved(changes)]

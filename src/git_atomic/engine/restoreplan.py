@@ -228,6 +228,7 @@ def plan(
             nested = found.now, found.targets
             aside = found.aside
             nested_said = nestedrepos.foreseen(repo, tree, changes, found)
+        folders = _outside(folders, found.now)  # none made in a repository there now
     return Plan(
         changes,
         tuple(ref_lines),
