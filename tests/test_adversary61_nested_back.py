@@ -262,3 +262,41 @@ def test_a_failed_run_that_renamed_the_git_back_itself_loses_nothing(repo: GitRe
         for k, v in before.items()
     }
     assert disk(repo.path, modes=True) == want, ran.stderr
+
+
+def test_a_git_file_emptied_and_filled_in_place_is_captured_as_git_lists_it(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A `.git` file written in place (its folder's mtime unchanged): emptied, the folder is
+    one of files to git (an empty `.git` file is nothing to it), filled again with its
+    `gitdir:` line, a repository of its own. Each capture holds what one with no record
+    holds."""
+    lib = repo.path / LIB
+    lib.mkdir(parents=True)
+    (lib / "f.txt").write_bytes(b"f\n")
+    _git_in(repo, lib, "init", "-q", f"--separate-git-dir={tmp_path / 'lib.git'}")
+    _git_in(repo, lib, "add", "f.txt")
+    _git_in(repo, lib, "commit", "-qm", "c")
+    _captured(repo)
+    line = (lib / ".git").read_bytes()
+    for content in (b"", line):
+        with open(lib / ".git", "r+b") as f:
+            f.truncate(0)
+            f.write(content)
+        assert _captured(repo) == _fresh(repo), content
+
+
+def test_a_submodules_git_file_taken_away_and_put_back_is_captured_as_git_lists_it(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A submodule (a gitlink in your index) whose `.git` file goes, then comes back: each
+    capture holds what one with no record holds."""
+    inner = GitRepo.create(tmp_path / "inner", tmp_path / "home2")
+    repo.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(inner.path), "m")
+    repo.git("commit", "-qm", "submodule")
+    _captured(repo)
+    line = (repo.path / "m" / ".git").read_bytes()
+    os.unlink(repo.path / "m" / ".git")
+    assert _captured(repo) == _fresh(repo)
+    (repo.path / "m" / ".git").write_bytes(line)
+    assert _captured(repo) == _fresh(repo)
