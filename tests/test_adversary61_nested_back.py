@@ -300,3 +300,23 @@ def test_a_submodules_git_file_taken_away_and_put_back_is_captured_as_git_lists_
     assert _captured(repo) == _fresh(repo)
     (repo.path / "m" / ".git").write_bytes(line)
     assert _captured(repo) == _fresh(repo)
+
+
+def test_a_repository_made_inside_one_git_reads_as_a_folder_is_captured_as_git_lists_it(
+    repo: GitRepo,
+) -> None:
+    """`vendor` holds a repository of its own that git reads as a folder (your index tracks
+    `vendor/x`), which the walk of the folders does not look into; `vendor/lib`, a folder of
+    untracked files a capture held, becomes a repository: git looks into `vendor` and lists
+    `vendor/lib/` as one, and the next capture holds what one with no record holds."""
+    repo.write("vendor/x", b"x\n")
+    repo.git("add", "vendor/x")
+    repo.git("commit", "-qm", "x")
+    _git_in(repo, repo.path / "vendor", "init", "-q")
+    (repo.path / LIB).mkdir()
+    (repo.path / LIB / "f.txt").write_bytes(b"f\n")
+    _captured(repo)
+    _init_commit(repo, repo.path)
+    now = _captured(repo)
+    assert now == _fresh(repo)
+    assert f"{LIB}/f.txt" not in repo.git("ls-tree", "-r", "--name-only", now[0])

@@ -49,7 +49,7 @@ def find(
     """`repositories`: the folders the target records as repositories git read as folders
     (`Found.aside`)."""
     targets = tuple(c.path for c in changes if c.new_mode == GITLINK and c.status in ("A", "T"))
-    folders = sorted(_folders_above(c.path for c in changes).difference(targets))
+    folders = sorted(folders_above(c.path for c in changes).difference(targets))
     now: list[bytes] = []
     looks = tree.lstat_many([f + b"/.git" for f in folders])
     for folder, st in zip(folders, looks, strict=True):
@@ -216,7 +216,7 @@ def inside(path: bytes, roots: Sequence[bytes]) -> bool:
     return any(path.startswith(root + b"/") for root in roots)
 
 
-def _folders_above(paths: Iterable[bytes]) -> set[bytes]:
+def folders_above(paths: Iterable[bytes]) -> set[bytes]:
     """Every folder above any of `paths` (not the top): each path's way up is followed only to
     the first folder already found, whose own way up is in already (a restore's 1,700 paths
     share most of theirs)."""

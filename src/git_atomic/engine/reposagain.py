@@ -19,33 +19,46 @@ from collections.abc import Sequence
 
 from git_atomic.engine import safefs, straydotgit
 from git_atomic.engine.git import Repo
+from git_atomic.engine.nestedrepos import folders_above
 
 
 def stale(repo: Repo, folders: Sequence[bytes], staged_tree: str, tree: str) -> list[bytes]:
-    """Those of `folders` (holding a `.git`: the walk's) that the scan's `tree` has files
-    under where your index (`staged_tree`) has nothing at their path, and that hold a `.git`
-    git takes for a repository now. Asked first of how the two trees differ (known from the
-    scan: reconcile.py), so a submodule, or a repository the scan has as one (a gitlink),
-    costs no git call."""
+    """The folders at or below `folders` (holding a `.git`: the walk's, which looks no further
+    into them) that the scan's `tree` has files under where your index (`staged_tree`) has
+    nothing at their path, and that hold a `.git` git takes for a repository now. Below one
+    git reads as a folder (your index has paths under it), git looks on, and so does this.
+    Asked first of how the two trees differ (known from the scan: reconcile.py), so a
+    submodule, or a repository the scan has as one (a gitlink), costs no git call."""
     added = sorted(c.path for c in repo.diff_trees(staged_tree, tree) if c.status == "A")
-    candidates = [f for f in folders if _has_under(added, f + b"/")]
-    if not candidates:
-        return []
-    yours = {e.path for e in repo.ls_tree_at(staged_tree, candidates)}
-    candidates = [f for f in candidates if f not in yours]
-    if not candidates:
+    looked: set[bytes] = set()
+    for folder in folders:
+        below = _under(added, folder + b"/")
+        if below:
+            looked.add(folder)
+            looked.update(f for f in folders_above(below) if len(f) > len(folder))
+    if not looked:
         return []
     root = os.fsencode(repo.root)
     with safefs.Tree(root) as worktree:
+        order = sorted(looked)
+        looks = worktree.lstat_many([f + b"/.git" for f in order])
+        holding = [f for f, st in zip(order, looks, strict=True) if st is not None]
+        if not holding:
+            return []
+        yours = {e.path for e in repo.ls_tree_at(staged_tree, holding)}
         return [
             folder
-            for folder in candidates
-            if not straydotgit.nothing_to_git(worktree, folder)
+            for folder in holding
+            if folder not in yours
+            and not straydotgit.nothing_to_git(worktree, folder)
             and straydotgit.is_repository(worktree, root, folder)
         ]
 
 
-def _has_under(paths: Sequence[bytes], prefix: bytes) -> bool:
-    """Whether any of the sorted `paths` starts with `prefix`."""
+def _under(paths: Sequence[bytes], prefix: bytes) -> Sequence[bytes]:
+    """Those of the sorted `paths` that start with `prefix`."""
     at = bisect.bisect_left(paths, prefix)
-    return at < len(paths) and paths[at].startswith(prefix)
+    end = at
+    while end < len(paths) and paths[end].startswith(prefix):
+        end += 1
+    return paths[at:end]
