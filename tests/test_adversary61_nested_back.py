@@ -320,3 +320,24 @@ def test_a_repository_made_inside_one_git_reads_as_a_folder_is_captured_as_git_l
     now = _captured(repo)
     assert now == _fresh(repo)
     assert f"{LIB}/f.txt" not in repo.git("ls-tree", "-r", "--name-only", now[0])
+
+
+def test_a_dry_run_after_the_folder_became_a_repository_changes_nothing(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A dry run (`rollback --op --dry-run`) is the first capture after the `.git` came back:
+    it lists nothing of the repository and leaves every file of git-atomic's state as it was
+    (the scan's record too: the next capture drops it), and that next capture holds what one
+    with no record holds."""
+    _a_folder_first(repo, "its .git renamed back")
+    out = repo.atomic_json(
+        "run", "--no-gates", "--history", "shadow", "--", "sh", "-c", "echo x > README"
+    )
+    _renamed_back(repo, tmp_path)
+    state = repo.path / ".git" / "atomic"
+    before = {p: p.read_bytes() for p in state.rglob("*") if p.is_file()}
+    dry = repo.atomic("rollback", "--op", out["op_id"], "--dry-run", check=0).stdout
+    assert LIB not in dry and "README" in dry, dry
+    after = {p: p.read_bytes() for p in state.rglob("*") if p.is_file()}
+    assert sorted(after) == sorted(before)
+    assert _captured(repo) == _fresh(repo)

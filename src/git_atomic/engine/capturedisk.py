@@ -100,9 +100,10 @@ class Disk(Reading):
             )
             if tree is not None and self._repositories_again(side.tree, tree):
                 # Its record has a repository of its own as a folder of files (reposagain.py):
-                # read anew, and the next scan seeded from your index, not from that record.
+                # read anew, and the next scan seeded from your index, not from that record
+                # (a dry run, which keeps no cache, leaves it: the command that follows drops it).
                 base = self.scanning.base_tree
-                if base is not None:
+                if base is not None and repo.quarantine is None:
                     scanindex.discard(repo, scanindex.index_file(repo, base))
                 tree = None
             if tree is None:  # something a scan index cannot describe
