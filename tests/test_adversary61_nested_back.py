@@ -341,3 +341,24 @@ def test_a_dry_run_after_the_folder_became_a_repository_changes_nothing(
     after = {p: p.read_bytes() for p in state.rglob("*") if p.is_file()}
     assert sorted(after) == sorted(before)
     assert _captured(repo) == _fresh(repo)
+
+
+def test_an_agent_turn_that_renamed_the_git_back_itself_loses_nothing(repo: GitRepo) -> None:
+    """The same as a failed run's, in an agent's turn: a `Bash` call renames `.git_disabled`
+    back to `.git` and edits a file of the top; the gate fails, and the take-back at Stop
+    puts the top's file back and leaves the repository, its git dir byte for byte under the
+    name the call gave it, naming the folder in the answer."""
+    _a_folder_first(repo, "its .git renamed back")
+    _captured(repo)
+    before = disk(repo.path, modes=True)
+    call = f"mv {LIB}/.git_disabled {LIB}/.git && echo x > README"
+    answer = shell_turn(repo, call, "echo x > bad")
+    assert answer["decision"] == "block" and LIB in answer["reason"], answer
+    now = disk(repo.path, modes=True)
+    now.pop(b".git-atomic.toml")
+    old, new = f"{LIB}/.git_disabled".encode(), f"{LIB}/.git".encode()
+    want = {
+        (new + k[len(old) :] if k == old or k.startswith(old + b"/") else k): v
+        for k, v in before.items()
+    }
+    assert now == want
