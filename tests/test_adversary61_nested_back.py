@@ -245,16 +245,26 @@ def test_a_folder_that_is_a_repository_again_through_watchman(
         subprocess.run([*watch, "watch-del", str(repo.path)], capture_output=True, check=False)
 
 
-def test_a_failed_run_that_renamed_the_git_back_itself_loses_nothing(repo: GitRepo) -> None:
+@pytest.mark.parametrize("kept", [False, True], ids=["failed run", "rollback --op"])
+def test_a_run_that_renamed_the_git_back_itself_loses_nothing(repo: GitRepo, kept: bool) -> None:
     """The operation is the one that renames `.git_disabled` back to `.git` (and edits a file
-    of the top), then fails: its rescue holds the folder as a repository, as git lists it
-    then; the rollback puts the top's file back and leaves the repository as it is, its git
-    dir byte for byte under the name the operation gave it, naming the folder."""
+    of the top): its rescue or POST-OP holds the folder as a repository, as git lists it
+    then; its rollback (it fails; `rollback --op` of a kept one over a later file of yours,
+    whose dry run lists none of it) puts the top's file back and leaves the repository as it
+    is, its git dir byte for byte under the name the operation gave it, naming the folder."""
     _a_folder_first(repo, "its .git renamed back")
     _captured(repo)
     before = disk(repo.path, modes=True)
-    script = f"mv {LIB}/.git_disabled {LIB}/.git && echo x > README; exit 1"
-    ran = repo.atomic("run", "--", "sh", "-c", script, check=1)
+    script = f"mv {LIB}/.git_disabled {LIB}/.git && echo x > README"
+    if kept:
+        out = repo.atomic_json("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", script)
+        repo.write("later.txt", b"yours\n")
+        dry = repo.atomic("rollback", "--op", out["op_id"], "--dry-run", check=0).stdout
+        assert LIB not in dry, dry
+        ran = repo.atomic("rollback", "--op", out["op_id"], check=0)
+        os.unlink(repo.path / "later.txt")
+    else:
+        ran = repo.atomic("run", "--", "sh", "-c", script + "; exit 1", check=1)
     assert [line for line in ran.stderr.splitlines() if LIB in line], ran.stderr
     old, new = f"{LIB}/.git_disabled".encode(), f"{LIB}/.git".encode()
     want = {
