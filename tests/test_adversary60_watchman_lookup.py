@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,21 +20,16 @@ import pytest
 from git_atomic.engine import discovery
 from testing import oracle
 from testing.gitrepo import GitRepo
+from testing.watched import needs_watchman, watching
 
-needs_watchman = pytest.mark.skipif(
-    shutil.which("watchman") is None, reason="Watchman is not installed (apt-get install watchman)"
-)
 # The command as it runs for you: no check of the lookup against git's (which runs `cat-file`).
 AS_SHIPPED = {"GIT_ATOMIC_VERIFY_SCAN": "0", "GIT_ATOMIC_HELPER": "0"}
 
 
 @pytest.fixture
 def watched(repo: GitRepo) -> Iterator[GitRepo]:
-    subprocess.run(["watchman", "watch", str(repo.path)], capture_output=True, check=True)
-    try:
+    with watching(repo.path):
         yield repo
-    finally:
-        subprocess.run(["watchman", "watch-del", str(repo.path)], capture_output=True, check=False)
 
 
 def git_commands(repo: GitRepo, tmp: Path, *args: str) -> tuple[str, list[str]]:

@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import stat
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,20 +25,15 @@ import pytest
 
 from testing import oracle
 from testing.gitrepo import GitRepo
+from testing.watched import needs_watchman, watching
 
-needs_watchman = pytest.mark.skipif(
-    shutil.which("watchman") is None, reason="Watchman is not installed (apt-get install watchman)"
-)
 AS_SHIPPED = {"GIT_ATOMIC_VERIFY_SCAN": "0", "GIT_ATOMIC_HELPER": "0"}
 
 
 @pytest.fixture
 def watched(repo: GitRepo) -> Iterator[GitRepo]:
-    subprocess.run(["watchman", "watch", str(repo.path)], capture_output=True, check=True)
-    try:
+    with watching(repo.path):
         yield repo
-    finally:
-        subprocess.run(["watchman", "watch-del", str(repo.path)], capture_output=True, check=False)
 
 
 def outside_tree(tmp: Path) -> Path:

@@ -273,9 +273,10 @@ def regular_since(data: bytes, starts: list[int], width: int, since: int | None)
     return found
 
 
-def varint(data: bytes, at: int) -> tuple[int, int]:
-    """git's offset varint at `at` (decode_varint: how much of the path before a version 4
-    entry's path drops), and where what follows it starts."""
+def varint(data: bytes | bytearray, at: int) -> tuple[int, int]:
+    """git's offset varint at `at` (varint.c's decode_varint: how much of the path before a
+    version 4 entry's path drops, the untracked cache's counts), and where what follows it
+    starts."""
     byte = data[at]
     at += 1
     value = byte & 0x7F

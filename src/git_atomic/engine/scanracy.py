@@ -149,18 +149,6 @@ _STAT: Final = 36  # ctime, mtime (seconds, nanoseconds), dev, ino, uid, gid, si
 _UNTRACKED: Final = b"UNTR"
 
 
-def _varint(data: bytes | bytearray, at: int) -> tuple[int, int]:
-    """git's variable-width integer at `at` (varint.c): its value and where it ends."""
-    byte = data[at]
-    at += 1
-    value = byte & 0x7F
-    while byte & 0x80:
-        byte = data[at]
-        at += 1
-        value = ((value + 1) << 7) | (byte & 0x7F)
-    return value, at
-
-
 def _ewah_ones(data: bytes | bytearray, at: int) -> tuple[int, int]:
     """How many bits an EWAH bitmap (ewah_io.c's serialization) at `at` sets, and where it
     ends: its bit count, its 64-bit words, the last run-length word's place."""
@@ -187,22 +175,22 @@ def _untracked_stats(data: bytes | bytearray, at: int, end: int, width: int) -> 
     ValueError where it does not read as one."""
     if end - at < 2 or data[end - 1] != 0:
         raise ValueError("not an untracked cache")
-    ident, at = _varint(data, at)
+    ident, at = indexentries.varint(data, at)
     at += ident
     found = [at, at + _STAT]
     at += 2 * _STAT + 4 + 2 * width  # the two stat data, the folders' flags, the two ids
     at = data.index(0, at, end) + 1  # the name of the per-folder rule file (.gitignore)
     if at >= end - 1:
         return found  # no folder yet
-    folders, at = _varint(data, at)
+    folders, at = indexentries.varint(data, at)
     nul = data.index
     for _ in range(folders):  # (a count below 128 is one byte: no call, at 6,000 folders)
         untracked = data[at]
         if untracked & 0x80:
-            untracked, at = _varint(data, at)
+            untracked, at = indexentries.varint(data, at)
         else:
             at += 1
-        at = at + 1 if data[at] < 0x80 else _varint(data, at)[1]  # its folders' count
+        at = at + 1 if data[at] < 0x80 else indexentries.varint(data, at)[1]  # its folders' count
         for _ in range(untracked + 1):  # the folder's name, then its untracked names
             at = nul(0, at, end) + 1
     valid, at = _ewah_ones(data, at)
