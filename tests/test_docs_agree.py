@@ -237,3 +237,26 @@ def test_the_first_week_page_names_every_test_helper() -> None:
     for helper in sorted((ROOT / "testing").glob("*.py")):
         if helper.name != "__init__.py":
             assert f"`{helper.name}`" in page or f"`testing/{helper.name}`" in page, helper.name
+
+
+def test_the_pages_name_every_member_of_an_error_under_json(tmp_path: Path) -> None:
+    """README.md and reference.md each write out the object an error prints under `--json`."""
+    import json
+
+    env = hermetic_env(tmp_path / "home")
+    subprocess.run(["git", "init", "-q", str(tmp_path / "r")], env=env, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "git_atomic", "rollback", "--op", "zz", "--json"],
+        cwd=tmp_path / "r",
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2, done.stderr
+    members = set(json.loads(done.stdout))
+    readme = (ROOT / "README.md").read_text().split("Errors under\n`--json` print `", 1)[1]
+    reference = (ROOT / "docs" / "reference.md").read_text()
+    reference = reference.split("With `--json`, an error prints `", 1)[1]
+    for said in (readme, reference):
+        named = set(re.findall(r'"(\w+)":', said.split("`", 1)[0]))
+        assert named == members, (named, members)
