@@ -164,6 +164,11 @@ class RepoConfig:
         value = self.config("core.autocrlf")
         return value is not None and (value.strip().lower() == "input" or git_bool(value))
 
+    def includes_by_branch(self) -> bool:
+        """Whether an `includeIf "onbranch:..."` include is configured: which rules (an
+        excludes file), filters and settings apply then changes with the branch HEAD names."""
+        return any(k.startswith("includeif.onbranch:") for k in self._all_config())
+
     def config_values(self, key: str) -> list[str]:
         """Every value of `key`, in git's order (ours given with `-c` come last)."""
         return list(self._all_config().get(config_key(key), []))

@@ -96,7 +96,8 @@ def _blocker(tree: safefs.Tree, chain: Iterable[bytes]) -> tuple[bytes | None, b
 def _hidden_by_new_rules(repo: Repo, changes: Sequence[RawChange], target: Snapshot) -> list[bytes]:
     """Files made since the target was captured that a `.gitignore` changed since hides now
     (a `.venv/.gitignore` of `*` beside the virtualenv it came with), or `.git/info/exclude`
-    or a `core.excludesFile` the tree holds changed since (anywhere in the tree): the capture
+    or a `core.excludesFile` the tree holds changed since, or the restore switches HEAD where
+    an `includeIf "onbranch:"` include may bring rules (anywhere in the tree): the capture
     did not see
     them, the restore puts the rules back, and `apply` takes back those the target's rules do
     not ignore. Only under the folders whose rules changed; only when the target knows when it
@@ -112,6 +113,8 @@ def _hidden_by_new_rules(repo: Repo, changes: Sequence[RawChange], target: Snaps
     excludes = excludes_file_in_tree(repo)
     if excludes is not None and (excludes in changed or _linked_excludes(repo, changed)):
         folders = [b""]  # so does a core.excludesFile the tree holds
+    if target.head_ref != repo.head_names()[0] and repo.includes_by_branch():
+        folders = [b""]  # and an include by branch, which the restore's HEAD switches
     if not folders:
         return []
     found = ignores.ignored_in(repo, folders)
