@@ -23,6 +23,12 @@ flavour when written; those found without a defect keep one or two cheap cells:
 - t1013-read-tree-submodule: `checkout --recurse-submodules` to a branch where a file stands
   at the submodule's path.
 
+Also kept: `includeIf "onbranch:..."` bringing a `core.attributesFile` (eol=crlf), a sparse
+checkout (`read-tree -mu` then empties the folder), a split index of version 4 with the
+untracked cache; t3200's `branch -c`/`-M`/`--edit-description`; t3420's autostash whose
+apply conflicts; t7406's `submodule deinit -f` (its undo leaves the submodule checked out, as
+docs/limits.md says: the failed run alone kept).
+
 Not kept: t2402/t2408's worktree pruned after removed by hand and locked again (played as
 t2406/t2407 in tests/test_git_cases_more.py).
 """
@@ -166,6 +172,63 @@ git checkout -q main"""
     + "\nprintf 'w\\n' > wip",
     "git -c submodule.recurse=true checkout -q side; printf 'x\\n' > x",
     ("shadow",),
+)
+
+case(
+    "t1308-includeif-onbranch-attributes-file",
+    r"""printf '* text eol=crlf\n*.bin -text\n' > .git/fe.attr
+printf '[core]\n\tattributesFile = %s/.git/fe.attr\n' "$PWD" > .git/fe.cfg
+printf 'a\nb\n' > t.txt; git add t.txt; git commit -qm t
+git config includeIf.onbranch:feature.path fe.cfg"""
+    + YOURS,
+    r"""git checkout -qb feature; printf 'c\nd\n' > n.txt; git add n.txt; rm t.txt
+git checkout -- t.txt; printf 'x\n' >> t.txt""",
+    ("effect",),
+)
+case(
+    "t1308-includeif-onbranch-sparse-checkout",
+    r"""printf '[core]\n\tsparseCheckout = true\n' > .git/sp.cfg; mkdir -p .git/info d
+printf '/README\n/wip\n' > .git/info/sparse-checkout; printf 'a\n' > a; printf 'b\n' > d/b
+git add a d; git commit -qm ad; git config includeIf.onbranch:feature.path sp.cfg"""
+    + YOURS,
+    r"""git checkout -qb feature; git read-tree -mu HEAD; printf 'x\n' > x""",
+    ("shadow", "begin"),
+)
+case(
+    "t1308-includeif-onbranch-split-index-v4-untracked-cache",
+    r"""printf '[core]\n\tsplitIndex = true\n\tuntrackedCache = true\n' > .git/ix.cfg
+printf '[index]\n\tversion = 4\n' >> .git/ix.cfg; printf 'a\n' > a; git add a
+git commit -qm a; git config includeIf.onbranch:feature.path ix.cfg"""
+    + YOURS,
+    r"""git checkout -qb feature; printf 'n\n' > n; git add n; git update-index --split-index
+git status -uall > /dev/null""",
+    ("effect",),
+)
+case(
+    "t3200-branch-copy-rename-describe",
+    r"""git config branch.main.description 'the main one'; git branch -q other""" + YOURS,
+    r"""git branch -c main copy; git branch -M main renamed; git branch -c -f other main
+GIT_EDITOR="sed -i 's/.*/described/'" git branch --edit-description other; printf 'b\n' > b""",
+    ("begin",),
+)
+case(
+    "t3420-autostash-apply-conflicts",
+    r"""printf '1\n' > f; git add f; git commit -qm f; git checkout -qb side; printf 'S\n' > f
+git commit -qam s; git checkout -q main; printf 'm\n' > m; git add m; git commit -qm m
+git checkout -q side; printf 'M\n' > f"""
+    + "\nprintf 'w\\n' > wip",
+    "git rebase -q --autostash main; git checkout -q main; git rebase -q --autostash side || true",
+    ("commits",),
+)
+case(
+    "t7406-submodule-deinit-f",
+    r"""[ -d ../up ] || { git init -q -b main ../up; (cd ../up; printf 's\n' > s; git add s
+git commit -qm s); }
+git -c protocol.file.allow=always submodule -q add ../up sub; git commit -qm sub"""
+    + "\nprintf 'w\\n' > wip",
+    "git submodule deinit -q -f sub; printf 'x\\n' > x",
+    ("shadow",),
+    undo=False,
 )
 
 
