@@ -264,5 +264,7 @@ def _there_before(repo: Repo, start: checkpoint.Snapshot, after_tree: str) -> se
     added = [c.path for c in repo.diff_trees(start.files_tree, after_tree) if c.status == "A"]
     if not added:
         return set()
-    before = ignoredthen.Before(start.captured_at, start.files_tree, start.info_exclude)
+    before = ignoredthen.Before(
+        start.captured_at, start.files_tree, start.info_exclude, start.head_ref
+    )
     return set(ignoredthen.there_before(repo, added, before, after_tree))

@@ -19,11 +19,13 @@ from git_atomic.engine.gitoutput import parse_raw_diff
 class Before(NamedTuple):
     """What an operation's PRE-OP knew of the files its commits must leave out: when it captured
     the disk, the files it held (its files tree: tracked ones, and the ignored ones it holds,
-    `.gitignore` files among them) and `info/exclude`."""
+    `.gitignore` files among them), `info/exclude` and the branch HEAD named (None: detached),
+    which picks the rules an `includeIf "onbranch:"` include brings."""
 
     began: float
     files_tree: str
     info_exclude: infoexclude.Rules
+    head_ref: str | None
 
 
 def there_before(
@@ -119,11 +121,14 @@ class _Changed(enum.Enum):
 def _rules_changed(repo: Repo, before: Before, files_tree: str) -> _Changed:
     """Whether an ignore rule may have changed since PRE-OP: a `.gitignore` it held is not as
     it was, `info/exclude` either, or the configuration or `core.excludesFile` was written
-    since (which file and `core.ignoreCase`). Where it cannot tell, it may have (MORE)."""
+    since (which file and `core.ignoreCase`), or HEAD names another branch where an
+    `includeIf "onbranch:"` include is configured. Where it cannot tell, it may have (MORE)."""
     if not before.info_exclude.known:
         return _Changed.MORE
     if infoexclude.changes(infoexclude.read(repo), before.info_exclude):
         return _Changed.MORE
+    if before.head_ref != repo.head_names()[0] and repo.includes_by_branch():
+        return _Changed.MORE  # the operation switched branch: an include's rules went with it
     for path in _rule_settings(repo):
         try:
             if os.stat(path).st_ctime >= before.began:

@@ -92,7 +92,9 @@ def base_of(repo: Repo, pre_op: str) -> Base:
         untracked = checkpoint.load_untracked(repo, snap)
         before = None
         if snap.captured_at is not None:
-            before = ignoredthen.Before(snap.captured_at, snap.files_tree, snap.info_exclude)
+            before = ignoredthen.Before(
+                snap.captured_at, snap.files_tree, snap.info_exclude, snap.head_ref
+            )
         return Base(snap.commit_base, untracked, before)
     return Base(tree_of(repo, snap.head_oid), None)
 
