@@ -12,7 +12,10 @@ flavour when written; those found without a defect keep one or two cheap cells:
   core.filemode off (configuration stays after a rollback, the modes on disk come back);
 - t3436-rebase-more-options: `--committer-date-is-author-date`, clean, and stopped in conflict
   with `--autostash` (rebase-merge/cdate_is_adate, the autostash);
-- t5319-multi-pack-index: a midx with a bitmap written again by `repack --write-midx`;
+- t5319-multi-pack-index: a midx with a bitmap written again by `repack --write-midx`, and
+  `multi-pack-index repack` then `expire`;
+- t3002-ls-files-as-shell: `ls-files -o` with pathspecs (an exclusion among them) fed to
+  `git add`;
 - t5329-pack-objects-cruft: `gc --cruft --prune=now` after the reflogs expire, and a cruft
   pack made again with one more unreachable object;
 - t7513-interpret-trailers: `--in-place` with configured trailers, and `commit --trailer`;
@@ -245,6 +248,25 @@ git commit -qm t; git config includeIf.onbranch:feature.path fl.cfg"""
     r"""git checkout -qb feature; printf 'def\n' > n.txt; git add n.txt; printf 'ghi\n' >> t.txt
 rm t.txt; git checkout -- t.txt; git add t.txt""",
     ("effect",),
+)
+
+case(
+    "t5319-midx-repack-and-expire",
+    r"""for i in 1 2 3; do printf "$i\n" > f$i; git add f$i; git commit -qm $i; git repack -q; done
+git multi-pack-index write"""
+    + YOURS,
+    r"""git multi-pack-index repack --batch-size=0; git multi-pack-index expire; printf 'e\n' > e
+git add e; git commit -qm e""",
+    ("effect",),
+)
+case(
+    "t3002-ls-files-o-pathspec-added",
+    r"""mkdir -p d/e; printf 'x\n' > d/x; printf 'y\n' > d/e/y; printf 'z\n' > z
+printf '*.o\n' > .gitignore; git add .gitignore; git commit -qm i; printf 'o\n' > d/a.o"""
+    + YOURS,
+    r"""git ls-files -oz --exclude-standard -- 'd/*' ':!d/x' | xargs -0 git add
+git ls-files -o --directory -- d > listing""",
+    ("begin",),
 )
 
 
