@@ -109,11 +109,16 @@ def report_still(
     return 0
 
 
-def large_moves(ctx: context.Context, prev: moves.Preview) -> list[str]:
+def large_moves(
+    ctx: context.Context, prev: moves.Preview, paths: Sequence[bytes] = ()
+) -> list[str]:
     """Where the state a move goes to had a file over the budget at another name, the same
     file now (an `undo` of the rollback that moved it back, largegone.py): what the move's
     restore moves there (largegone.note), so a move with nothing else to do is one all the
-    same, with its event for `undo`. One line each; none where none is."""
+    same, with its event for `undo`. So is one whose target had such a file that is gone now
+    (the operation deleted your large file): its restore names it as not put back, never
+    "nothing to do" (NousResearch/hermes-agent#95207, shisa-ai/shisad#131). One line each;
+    none where none is."""
     if prev.target.too_large is None:
         return []
     from git_atomic.engine import checkpoint
@@ -122,10 +127,19 @@ def large_moves(ctx: context.Context, prev: moves.Preview) -> list[str]:
     big = sorted(checkpoint.load_too_large(ctx.repo, prev.target))
     gone = largegone.displaced(ctx.repo, prev.target, big)
     pairs = largegone.moves(ctx.repo, prev.target, prev.current, gone) if gone else []
+    moved = {to for _, to in pairs}
+    lost = [p for p in largegone.unheld_gone(ctx.repo, prev.target, paths) if p not in moved]
     return [
-        f"{to.decode('utf-8', 'backslashreplace')}: the file over max_new_file_size at "
-        f"{frm.decode('utf-8', 'backslashreplace')} moved there"
-        for frm, to in pairs
+        *(
+            f"{to.decode('utf-8', 'backslashreplace')}: the file over max_new_file_size at "
+            f"{frm.decode('utf-8', 'backslashreplace')} moved there"
+            for frm, to in pairs
+        ),
+        *(
+            f"{p.decode('utf-8', 'backslashreplace')}: over max_new_file_size, in no "
+            "checkpoint, and gone now: it cannot come back"
+            for p in lost
+        ),
     ]
 
 

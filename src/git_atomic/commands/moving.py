@@ -63,7 +63,7 @@ def go(
     said = said or f"rolled back to {move.label}" + _only(move.paths)
     status = OpStatus.OPEN if stays_open is not None else OpStatus.ROLLED_BACK
     prev = moves.preview(ctx.repo, move, current=current)
-    large = movetell.large_moves(ctx, prev) if prev.empty else []
+    large = movetell.large_moves(ctx, prev, move.paths) if prev.empty else []
     # The FIFOs, sockets and devices it makes, takes away or names (no tree holds them): listed
     # with the files, and a move all the same.
     specials, named = movetell.specials_moved(ctx, prev, move.paths)

@@ -37,14 +37,9 @@ def note(
     selective move, `paths`, only for those it names); one `current` (the state the move
     started from) has under another name, moved back (`moved_back`), also where another of
     them took its name (`mv a.db t; mv b.db a.db; mv t b.db`)."""
-    if target.too_large is None:
+    big = _named(repo, target, paths)
+    if not big:
         return
-    try:
-        big = sorted(checkpoint.load_too_large(repo, target))
-    except GitError:
-        return
-    if paths:
-        big = [p for p in big if any(p == q or p.startswith(q.rstrip(b"/") + b"/") for q in paths)]
     if current is not None and not paths:
         back = moved_back(repo, target, current, displaced(repo, target, big))
         for frm, to in back:
@@ -52,12 +47,7 @@ def note(
                 f"{_show(to)} was larger than max_new_file_size, in no checkpoint: the "
                 f"operation had moved it to {_show(frm)}; moved back"
             )
-    with safefs.Tree(os.fsencode(repo.root)) as tree:
-        found = tree.lstat_many(big)
-    gone = [
-        p for p, st in zip(big, found, strict=True) if st is None or not stat.S_ISREG(st.st_mode)
-    ]
-    gone = _the_targets(repo, target, gone)
+    gone = gone_now(repo, target, big)
     if gone:
         for path in from_aside(repo, target, gone):
             gone.remove(path)
@@ -72,6 +62,39 @@ def note(
             "when the state it returns to was saved, so no checkpoint holds it: it is gone "
             "now (deleted or moved since), and cannot come back"
         )
+
+
+def _named(repo: Repo, target: Snapshot, paths: Sequence[bytes]) -> list[bytes]:
+    """The files over the budget when `target` was captured (of those `paths` names, where it
+    names any)."""
+    if target.too_large is None:
+        return []
+    try:
+        big = sorted(checkpoint.load_too_large(repo, target))
+    except GitError:
+        return []
+    if paths:
+        big = [p for p in big if any(p == q or p.startswith(q.rstrip(b"/") + b"/") for q in paths)]
+    return big
+
+
+def gone_now(repo: Repo, target: Snapshot, big: Sequence[bytes]) -> list[bytes]:
+    """Of `big` (over the budget when `target` was captured), those no regular file stands at
+    now that the target brings back (`_the_targets`): a move can only name them."""
+    with safefs.Tree(os.fsencode(repo.root)) as tree:
+        found = tree.lstat_many(big)
+    gone = [
+        p for p, st in zip(big, found, strict=True) if st is None or not stat.S_ISREG(st.st_mode)
+    ]
+    return _the_targets(repo, target, gone)
+
+
+def unheld_gone(repo: Repo, target: Snapshot, paths: Sequence[bytes]) -> list[bytes]:
+    """The files over the budget when `target` was captured that are gone now and that no move
+    brings back: a move with nothing else to do is one all the same, so that it names them
+    (`note`) and is not said to have had nothing to do (movetell.large_moves)."""
+    big = _named(repo, target, paths)
+    return gone_now(repo, target, big) if big else []
 
 
 def _the_targets(repo: Repo, target: Snapshot, gone: list[bytes]) -> list[bytes]:
