@@ -99,3 +99,22 @@ def test_rollback_of_a_run_never_deletes_a_large_file_of_yours_it_changed(repo: 
     before_undo = disk(repo.path, modes=True)
     repo.atomic("undo", check=None)
     assert disk(repo.path, modes=True) == before_undo
+
+
+def test_rollback_of_a_run_that_only_cut_your_large_file_names_it(repo: GitRepo) -> None:
+    """A run whose one change is your large file cut in place below the budget: its rollback
+    has nothing to write (the file stays as the run left it: its old bytes were never held),
+    and it said only "nothing to do"; it and its dry run name the file as left now (exit 0),
+    in its JSON answer too."""
+    repo.write(".git-atomic.toml", b"max_new_file_size = 100\n")
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    repo.write("cut.csv", BIG)
+    out = repo.atomic_json(
+        "run", "--no-gates", "--history", "shadow", "--", "sh", "-c", "truncate -s 10 cut.csv"
+    )
+    for dry in (["--dry-run"], []):
+        said = repo.atomic("rollback", "--op", out["op_id"], *dry, check=0)
+        assert "warning: cut.csv was larger than max_new_file_size" in said.stderr, said
+    answer = repo.atomic_json("rollback", "--op", out["op_id"])
+    assert any("cut.csv" in p for p in answer["problems"]), answer
+    assert repo.read("cut.csv") == BIG[:10]

@@ -54,7 +54,9 @@ def report_still(
     problems: Sequence[str] = ()
     if dry_run:  # and the names no checkpoint holds it leaves (restoring.py)
         left = statuslist.left_lines(prev.current.unholdable, move.paths)
-        problems = (*prev.plan.nested_said, *left, *warned)
+        problems = (*prev.plan.nested_said, *left, *warned, *prev.left)
+    else:  # the files over the budget it leaves as they are: a restore says so (moves.py)
+        problems = prev.left
     notes: list[str] = []
     if dry_run and facts.dropped_commits:  # as the move itself will say it (ops/published.py)
         from git_atomic.ops import published
@@ -105,6 +107,8 @@ def report_still(
                 f"left as it is{where}"
             )
         tell_kept(ctx, move)
+        for problem in prev.left:
+            output.say(f"git-atomic: warning: {problem}")
         output.say(f"git-atomic: the tree is already at {move.label}; nothing to do")
     return 0
 

@@ -48,6 +48,9 @@ class Preview:
     target: Snapshot
     plan: restoreplan.Plan
     staged: tuple[bytes, ...]  # index entries whose content would change (within the paths)
+    # What the restore leaves of the files over the budget, as it would warn of it
+    # (restorekeeps.within_budget): said also where the move has nothing else to do.
+    left: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -147,7 +150,8 @@ def preview(repo: Repo, move: Move, *, current: Snapshot | None = None) -> Previ
 
     # Files over the budget the restore leaves where they are (restorekeeps.within_budget):
     # no change to list either. It reads the disk alone.
-    within = restorekeeps.within_budget(repo, the_plan.files, target, [], current)
+    left: list[str] = []
+    within = restorekeeps.within_budget(repo, the_plan.files, target, left, current)
     if len(within) != len(the_plan.files):
         the_plan = records.replace(the_plan, files=tuple(within))
     kept = restorekeeps.foreseen(repo, the_plan.files, target)
@@ -155,7 +159,7 @@ def preview(repo: Repo, move: Move, *, current: Snapshot | None = None) -> Previ
         files = tuple(c for c in the_plan.files if not (c.status == "D" and c.path in kept))
         the_plan = records.replace(the_plan, files=files)
     staged = repo.diff_trees(current.staged_tree, target.staged_tree, move.paths)
-    return Preview(current, target, the_plan, tuple(c.path for c in staged))
+    return Preview(current, target, the_plan, tuple(c.path for c in staged), tuple(left))
 
 
 def carry_out(
