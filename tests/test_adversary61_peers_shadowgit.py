@@ -147,7 +147,7 @@ def test_inside_a_commit_hook_git_atomic_refuses_and_the_commit_stops(
     hook = repo.path / ".git" / "hooks" / "pre-commit"
     hook.write_text("#!/bin/sh\nexec git atomic run --no-gates -- sh -c 'echo fmt >> a.txt'\n")
     hook.chmod(0o755)
-    env = git_atomic_on_path(tmp_path / "bin", {**repo.env, "PYTHONPATH": os.environ["PYTHONPATH"]})
+    env = git_atomic_on_path(tmp_path / "bin", repo.env)
     before, state = disk(repo.path, modes=True), repo.fingerprint()
     ran = subprocess.run(
         ["git", "commit", "-qam", "c"], cwd=repo.path, env=env, capture_output=True, text=True

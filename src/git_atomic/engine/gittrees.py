@@ -154,9 +154,21 @@ class RepoTrees(RepoObjects):
             parent, _, name = path.rpartition(b"/")
             if item and parent in listed:
                 listed[parent][name] = head
-        if len(dirs) <= LOOSE_AT_MOST and self.writes_loose():
+        if len(dirs) <= LOOSE_AT_MOST and self.writes_loose() and not self._borrows():
             self._keep_loose(tree, dirs, listed)
         return listed
+
+    def _borrows(self) -> bool:
+        """Whether this repository reads objects from another store (a `clone --shared`'s
+        `objects/info/alternates`, GIT_ALTERNATE_OBJECT_DIRECTORIES): the trees git listed may
+        be that store's, and copies of them here would let a checkpoint be taken where the
+        store was removed and HEAD's objects are gone with it (a turn then kept the repository
+        broken instead of writing the store back: turnbeside.stores_back)."""
+        import os
+
+        return bool(os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES")) or os.path.lexists(
+            self.common_dir / "objects" / "info" / "alternates"
+        )
 
     def _keep_loose(
         self, tree: str, dirs: set[bytes], listed: Mapping[bytes, Mapping[bytes, bytes]]
