@@ -167,6 +167,32 @@ def test_an_alternates_file_a_turns_call_removed_is_written_back(
     assert clone.git("status", "--porcelain", "--", "README") == ""
 
 
+def test_an_alternates_file_removed_is_written_back_though_the_staged_tree_is_here(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """The same, where the staged tree itself lies in the clone's own store (a tool wrote it
+    there; git's index check, one `cat-file -e` of that tree, then passes): the window's
+    checkpoint was taken, so nothing was written back, and the kept turn left a repository whose
+    HEAD is a bad object. Written back where HEAD's commit cannot be read without it."""
+    clone = GitRepo(tmp_path / "clone", repo.env)
+    repo.git("clone", "-q", "--shared", str(repo.path), str(clone.path))
+    alternates = clone.path / ".git" / "objects" / "info" / "alternates"
+    before = alternates.read_bytes()
+    raw = subprocess.run(
+        ["git", "cat-file", "tree", "HEAD^{tree}"],
+        cwd=clone.path,
+        env=clone.env,
+        check=True,
+        capture_output=True,
+    ).stdout
+    clone.git("hash-object", "-t", "tree", "-w", "--stdin", input=raw)
+    answer, _ = _turn(clone, "echo m > made.txt", "rm .git/objects/info/alternates", failing=False)
+    assert alternates.read_bytes() == before
+    assert "it is written back, as before" in answer["systemMessage"], answer
+    assert clone.exists("made.txt")
+    assert clone.git("cat-file", "-t", "HEAD").strip() == "commit"
+
+
 def test_an_alternates_file_a_turns_call_removed_once_its_objects_are_here_stays_removed(
     repo: GitRepo, tmp_path: Path
 ) -> None:

@@ -428,6 +428,22 @@ def beside_detail(repo: git.Repo, record: Record) -> dict[str, object]:
     return detail
 
 
+def store_gone_and_needed(repo: git.Repo, window: object) -> bool:
+    """Whether the `objects/info/alternates` the window started with is gone and HEAD's commit
+    cannot be read without it (a call removed it; not `git repack -a -d` first, which makes the
+    store needless). Nothing is read where the window noted no such file."""
+    was = window.get(BESIDE) if isinstance(window, dict) else None
+    before = was.get(_ALTERNATES) if isinstance(was, dict) else None
+    if not isinstance(before, str) or not before.strip():
+        return False
+    from git_atomic.engine import alternates
+
+    if alternates.read(repo) != "":
+        return False
+    head = repo.run("cat-file", "-e", "HEAD^{commit}", check=False)
+    return head.returncode != 0
+
+
 def stores_back(repo: git.Repo, record: Record, window: object) -> Record | None:
     """The record, told so, once the `objects/info/alternates` its open window started with and
     a call removed is written back (a `clone --shared` borrows every object from there: without

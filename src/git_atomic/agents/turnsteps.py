@@ -92,6 +92,12 @@ def capture(
         else:
             raise
         captured = take(name)
+    else:
+        # Taken, yet a call removed the store HEAD's objects are read through (the trees the
+        # capture checks were in the repository's own store): written back all the same.
+        window = record.extra.get(WINDOW_STATE)
+        if turnbeside.store_gone_and_needed(repo, window):
+            record = turnbeside.stores_back(repo, record, window) or record
     return record, captured.snapshot
 
 
