@@ -428,13 +428,19 @@ def beside_detail(repo: git.Repo, record: Record) -> dict[str, object]:
     return detail
 
 
+def _noted_store(window: object) -> str | None:
+    """The `objects/info/alternates` text the window started with; None where it had none."""
+    was = window.get(BESIDE) if isinstance(window, dict) else None
+    before = was.get(_ALTERNATES) if isinstance(was, dict) else None
+    return before if isinstance(before, str) and before.strip() else None
+
+
 def store_gone_and_needed(repo: git.Repo, window: object) -> bool:
     """Whether the `objects/info/alternates` the window started with is gone and HEAD's commit
     cannot be read without it (a call removed it; not `git repack -a -d` first, which makes the
     store needless). Nothing is read where the window noted no such file."""
-    was = window.get(BESIDE) if isinstance(window, dict) else None
-    before = was.get(_ALTERNATES) if isinstance(was, dict) else None
-    if not isinstance(before, str) or not before.strip():
+    before = _noted_store(window)
+    if before is None:
         return False
     from git_atomic.engine import alternates
 
@@ -450,9 +456,8 @@ def stores_back(repo: git.Repo, record: Record, window: object) -> Record | None
     it git says "bad object HEAD", and no checkpoint of the window's end can be taken, nor the
     turn judged or taken back). Adding a store back loses nothing (alternates.py). None where
     that is not why the capture failed: nothing written."""
-    was = window.get(BESIDE) if isinstance(window, dict) else None
-    before = was.get(_ALTERNATES) if isinstance(was, dict) else None
-    if not isinstance(before, str) or not before.strip():
+    before = _noted_store(window)
+    if before is None:
         return None
     from git_atomic.engine import alternates
 
