@@ -22,6 +22,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if getattr(config.option, "numprocesses", None):
             _rewrite_test_modules(config)
 
+    _signals_as_at_a_terminal()
     # In-process captures check every edited scan tree against git's own (scan.py).
     os.environ["GIT_ATOMIC_VERIFY_SCAN"] = "1"
     # In-process engines (test_engine*, test_api, ...) commit with the identity in this
@@ -47,6 +48,20 @@ def pytest_configure(config: pytest.Config) -> None:
         "git-atomic", max_examples=examples, derandomize=bool(os.environ.get("CI"))
     )
     settings.load_profile("git-atomic")
+
+
+def _signals_as_at_a_terminal() -> None:
+    """Ctrl-C and Ctrl-\\ handled as at a terminal, in pytest and so in every command a test
+    starts: a suite started in a script's background (`cmd &`, which starts it with SIGINT and
+    SIGQUIT ignored) would pass that on, and its tests of the user's Ctrl-C (sent to a command
+    that ignores it) wait out the command's own `sleep`, or fail; the warm helper serves no
+    command that ignores them (core/helper.py), as its tests expect it to."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGQUIT) is signal.SIG_IGN:
+        signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 
 def _compile_sources() -> None:
