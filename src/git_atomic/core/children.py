@@ -34,6 +34,7 @@ class Interrupts:
 
     def __init__(self) -> None:
         self.received: int | None = None
+        self.forwarded_at: float | None = None  # boot clock: when one first reached the group
         self._child_pgid: int | None = None
         self._previous: dict[int, object] = {}
         self._depth = 0
@@ -67,7 +68,20 @@ class Interrupts:
         pgid = self._child_pgid
         if pgid is not None:
             with contextlib.suppress(OSError):
-                os.killpg(pgid, signum)
+                self.forward(pgid, signum)
+
+    def forward(self, pgid: int, signum: int) -> None:
+        """Pass `signum` on to the child's group, noting when it first did (latecomers.py)."""
+        os.killpg(pgid, signum)
+        if self.forwarded_at is None:
+            self.forwarded_at = self.clock()
+
+    @staticmethod
+    def clock() -> float:
+        """Seconds on the clock /proc's start times count on (since boot, suspends included)."""
+        import time
+
+        return time.clock_gettime(getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC))
 
 
 INTERRUPTS = Interrupts()
@@ -293,13 +307,15 @@ def _wait_or_stop(
     import signal
 
     if INTERRUPTS.received is not None:
-        os.killpg(child.pid, INTERRUPTS.received)
+        INTERRUPTS.forward(child.pid, INTERRUPTS.received)
     timed_out = False
     if terminal:
         timed_out = terminal.wait(child, timeout)
     else:
+        from git_atomic.core import latecomers
+
         try:
-            child.wait(timeout=timeout)
+            latecomers.wait(child, timeout, INTERRUPTS)
         except subprocess.TimeoutExpired:
             timed_out = True
     if timed_out:
