@@ -18,7 +18,7 @@ import sys
 import threading
 from typing import Any, Final
 
-from git_atomic.agents import mcp_coerce, mcp_ids
+from git_atomic.agents import mcp_coerce, mcp_ids, mcp_stdout
 
 
 def run(server: Any) -> int:
@@ -32,19 +32,30 @@ def run(server: Any) -> int:
     stopped_by: list[int] = []
 
     async def main() -> None:
+        out = mcp_stdout.Output.opened()  # a write to a client that stopped reading can end
+        try:
+            await serving(out)
+        finally:
+            if out is not None:
+                out.close()
+
+    async def serving(out: mcp_stdout.Output | None) -> None:
         lines = Lines(sys.stdin.fileno())
         # Held until every call has finished its rollback: a second Ctrl-C meanwhile is not a
         # KeyboardInterrupt that leaves a child's rollback unwaited for.
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async with anyio.create_task_group() as everything:
                 everything.start_soon(until_stopped, signals, everything.cancel_scope, stopped_by)
-                async with stdio_server(stdin=lines) as (read, write):  # type: ignore[arg-type]
+                wire = stdio_server(stdin=lines, stdout=out)  # type: ignore[arg-type]
+                async with wire as (read, write):
                     checked, relay = answering_parse_errors(read, write, lines.refused)
                     async with anyio.create_task_group() as tasks:
                         tasks.start_soon(relay)
                         answers = mcp_ids.Unmarking(write)  # each id as its client sent it
                         await server.run(checked, answers, server.create_initialization_options())
                         tasks.cancel_scope.cancel()
+                        if out is not None:  # answers still to write: not for a client gone quiet
+                            everything.start_soon(out.given_up, everything.cancel_scope)
                 everything.cancel_scope.cancel()
 
     try:
