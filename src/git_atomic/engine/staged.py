@@ -155,7 +155,7 @@ def read(repo: Repo, index: Copy, staged_copy: Path, *, allow_unmerged: bool) ->
         if tree_env is not env:
             Path(tree_env["GIT_INDEX_FILE"]).unlink(missing_ok=True)
     repeated = (tree_env is not env and _repeated(repo, env)) or (
-        allow_unmerged and not unmerged and _names_twice(tagging)
+        allow_unmerged and not unmerged and _out_of_order(tagging)
     )
     if index.present and (repeated or not checksum_holds(staged_copy, sha256=repo.sha256)):
         # git read it, as other entries than were written (cut short, written over in the
@@ -176,11 +176,13 @@ def read(repo: Repo, index: Copy, staged_copy: Path, *, allow_unmerged: bool) ->
     return Staged(tree, listing, bool(unmerged), unmerged_paths=unmerged)
 
 
-def _names_twice(tagging: process.Background | None) -> bool:
-    """Whether the index names a path twice at one stage, by its `ls-files -v` listing (a
-    capture reads it anyway; its entries in the index's order, so such a pair side by side).
-    git 2.39 reads such an index without a word and write-tree makes a tree naming the path
-    twice (t4058), against which a capture's files come out wrong. Asked only where the
+def _out_of_order(tagging: process.Background | None) -> bool:
+    """Whether the index's entries are not in git's order, each name after the one before, by
+    its `ls-files -v` listing (a capture reads it anyway; the entries in the index's order,
+    which git reads as it finds it): a path named twice at one stage, side by side or apart,
+    or two entries the wrong way round. git 2.39 reads such an index without a word and
+    write-tree makes a tree naming the path twice, or one out of order (t4058; fsck's
+    treeNotSorted), against which a capture's files come out wrong. Asked only where the
     state an operation left is taken (a rescue, a probe): one pass over the entries, paid by
     a rollback, not by each checkpoint (docs/limits.md)."""
     if tagging is None:
@@ -188,9 +190,10 @@ def _names_twice(tagging: process.Background | None) -> bool:
     listed = tagging.wait(check=False)
     if listed.returncode != 0:
         return False
-    # (`U` lines: the resolve-undo record, after the entries; no unmerged entry is here)
-    names = [r[2:] for r in listed.stdout.split(b"\0") if r[:2] != b"U "]
-    return any(a == b for a, b in itertools.pairwise(names))
+    # (`U` lines: the resolve-undo record, after the entries; no unmerged entry is here. git
+    # orders names as bytes compare, a shorter one before those it begins.)
+    names = [r[2:] for r in listed.stdout.split(b"\0") if r and r[:2] != b"U "]
+    return any(a >= b for a, b in itertools.pairwise(names))
 
 
 def _repeated(repo: Repo, env: Mapping[str, str]) -> bool:
