@@ -40,6 +40,7 @@ BEFORE_SCAN = {
         ".cli.parserbase",  # what the parser is built from: its errors, one command alone
         ".core",
         ".core.children",  # the interrupts noted from the start (early.py)
+        ".core.envnumbers",  # our GIT_ATOMIC_* waits and sizes, a bad value the default (os)
         ".core.errors",
         ".core.helper",  # the warm helper's client: asked first, imports nothing heavy
         ".core.lock",

@@ -19,7 +19,7 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from git_atomic.core import records, wholefile
+from git_atomic.core import envnumbers, records, wholefile
 from git_atomic.core.records import dataclass, field
 from git_atomic.engine import refsfiles
 from git_atomic.engine.objectformat import sha256_hex
@@ -106,13 +106,7 @@ def lock_wait() -> float:
     `nan` not at all; an empty or misspelt value was an internal error at every call), none
     where it is below 0. Read at each call, not at import (the warm helper imports this module
     once)."""
-    try:
-        wait = float(os.environ.get("GIT_ATOMIC_HOOK_LOCK_WAIT", _LOCK_WAIT_S))
-    except ValueError:
-        return _LOCK_WAIT_S
-    if wait != wait or abs(wait) == float("inf"):  # (no `math` on a hook call's path)
-        return _LOCK_WAIT_S
-    return max(0.0, wait)
+    return envnumbers.seconds("GIT_ATOMIC_HOOK_LOCK_WAIT", _LOCK_WAIT_S)
 
 
 def any_turn_refs(repo: Repo, *, but: Collection[str] = ()) -> bool:

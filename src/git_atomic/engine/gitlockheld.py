@@ -6,13 +6,13 @@ an operation's git left) and the messages that name a holder ask here."""
 
 from __future__ import annotations
 
-import math
 import os
 import stat
 import time
 from pathlib import Path
 from typing import Final
 
+from git_atomic.core import envnumbers
 from git_atomic.engine.git import Repo
 
 INDEX_LOCK: Final = "index.lock"
@@ -51,11 +51,7 @@ _LIVE_WAIT_S: Final = 10.0
 def live_wait() -> float:
     """GIT_ATOMIC_INDEX_LOCK_WAIT's seconds; the default where it is no finite number (`inf`
     would wait for ever, `nan` not at all)."""
-    try:
-        wait = float(os.environ.get("GIT_ATOMIC_INDEX_LOCK_WAIT", _LIVE_WAIT_S))
-    except ValueError:
-        return _LIVE_WAIT_S
-    return max(0.0, wait) if math.isfinite(wait) else _LIVE_WAIT_S
+    return envnumbers.seconds("GIT_ATOMIC_INDEX_LOCK_WAIT", _LIVE_WAIT_S)
 
 
 def let_go(lock: Path, grace: float = _LOCK_GRACE_S) -> bool:

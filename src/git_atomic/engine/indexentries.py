@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO, Final, NamedTuple
 
+from git_atomic.core import envnumbers
 from git_atomic.engine import objectformat
 from git_atomic.engine.git import Repo, worktree_key
 
@@ -157,10 +158,7 @@ def entries_key(path: Path, *, sha256: bool, memo: Memo | None = None) -> str | 
 def memo_at() -> int:
     """Bytes past which an index is named through its memo (tests set GIT_ATOMIC_INDEX_MEMO_AT
     to have small ones named so too)."""
-    try:
-        return int(os.environ.get("GIT_ATOMIC_INDEX_MEMO_AT") or AT_MOST_BYTES)
-    except ValueError:
-        return AT_MOST_BYTES
+    return envnumbers.whole("GIT_ATOMIC_INDEX_MEMO_AT", AT_MOST_BYTES)
 
 
 def _key(data: bytes, width: int) -> str | None:

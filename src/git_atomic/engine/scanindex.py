@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
+from git_atomic.core import envnumbers
 from git_atomic.core.errors import GitError
 from git_atomic.engine import conversion, watcher
 from git_atomic.engine.git import Repo, worktree_key
@@ -129,10 +130,7 @@ def is_split(repo: Repo, index: Path) -> bool:
 def split_at() -> int:
     """Tests set GIT_ATOMIC_SPLIT_SCAN_AT (bytes) to have small scan indexes split too; a
     value that is no number is the default, never an internal error of every capture."""
-    try:
-        return int(os.environ.get("GIT_ATOMIC_SPLIT_SCAN_AT") or _SPLIT_AT)
-    except ValueError:
-        return _SPLIT_AT
+    return envnumbers.whole("GIT_ATOMIC_SPLIT_SCAN_AT", _SPLIT_AT)
 
 
 def compact(repo: Repo, index: Path, *, base: Path | None) -> None:
