@@ -272,6 +272,10 @@ def _finish_restore(engine: Engine, op_id: str | None, intent: dict[str, Any]) -
     )
 
 
+# The intents `recover --accept` carries on by moving refs back (`_finish_restore`, `_back_to`).
+_MOVES_REFS_BACK: Final = (IntentAction.RESTORE, IntentAction.ADVANCE)
+
+
 def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> None:
     journal = engine.journal
     journal.set_owner(op.id, Owner.this_process())
@@ -292,8 +296,11 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
         from git_atomic.ops.gitdirback import alternates_first
 
         done.problems += alternates_first(engine.repo, detail)
-        if pre is not None:  # (its git's locks, before any ref of it moves back)
-            done.problems += recoverbeside.locks_left(engine, op)
+    if pre is not None and (not accept or intent.get("action") in _MOVES_REFS_BACK):
+        # Its git's locks (a killed git's: its own, or the interrupted restore's), before any
+        # ref of it moves back; `--accept` moves refs only where it finishes a restore or a
+        # commit stopped half way.
+        done.problems += recoverbeside.locks_left(engine, op)
     # Asked only with --accept, which must not measure from what is gone; a restore finds out
     # by itself (Engine.rollback_to) and refuses, and this refusal's hint says what then.
     gone = checkpointgone.missing(engine.repo, pre.sha) if pre is not None and accept else []
