@@ -130,9 +130,9 @@ def judge(
     failing = [r for r in results if not r.passed]
     if not failing and len(results) < len(specs):
         # SIGINT or SIGTERM (a platform's hook timeout) came before a gate ran, which then ran
-        # none: an unjudged turn is not kept as a passing one; taken back, as a turn whose gate
-        # was interrupted is (and as an interrupted `run` is rolled back).
-        cause, phase = _interrupted(), FailedPhase.INTERRUPT
+        # none, or between two gates: an unjudged turn is not kept as a passing one; taken
+        # back, as a turn whose gate was interrupted is (and as an interrupted `run` is).
+        cause, phase = _interrupted(len(results), len(specs)), FailedPhase.INTERRUPT
         return _take_back(ctx, record, _lines(results, {}), cause=cause, phase=phase)
     if not failing:
         return _keep(ctx, record, Outcome.COMMITTED, _lines(results, {}), history=history)
@@ -219,13 +219,17 @@ def _run_gates(ctx: Held, op_id: str, specs: Sequence[GateSpec]) -> list[GateRes
     return results
 
 
-def _interrupted() -> str:
+def _interrupted(ran: int, of: int) -> str:
+    """Why a turn whose gates the signal cut short is taken back: `ran` of the `of` gates ran
+    (and passed) before it."""
     import signal
 
     from git_atomic.core.children import INTERRUPTS
 
     name = "SIGINT" if INTERRUPTS.received == signal.SIGINT else "SIGTERM"
-    return f"interrupted by {name} before its gates ran"
+    if not ran:
+        return f"interrupted by {name} before its gates ran"
+    return f"interrupted by {name} before all its gates ran ({ran} of {of} ran, and passed)"
 
 
 def _take_back(
