@@ -24,7 +24,7 @@ from git_atomic.agents import (
 )
 from git_atomic.agents.turnstate import Record, Slot, any_turn_refs, new_record, worktrees_of
 from git_atomic.core import failpoints, records
-from git_atomic.core.errors import AtomicError
+from git_atomic.core.errors import AtomicError, LockBusy
 from git_atomic.engine import capturerefs, git
 
 if TYPE_CHECKING:
@@ -267,8 +267,9 @@ def _finish(
                 slot.write(record)
         record = record or left
         hint = exc.hint
-        if hint and "--wait" in hint:
-            # (the command line's flag: a hook has none, it waited GIT_ATOMIC_HOOK_LOCK_WAIT)
+        if isinstance(exc, LockBusy):
+            # (not the command line's `--wait`: a hook has none, it waited
+            # GIT_ATOMIC_HOOK_LOCK_WAIT)
             hint = "the turn stays open: its next Stop judges it"
         why = f"{exc} ({hint})" if hint else str(exc)
         if record is not None and _left_open(repo, record.op_id):

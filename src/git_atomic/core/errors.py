@@ -75,6 +75,11 @@ class BusyError(RefusedError):
     """Another operation is open, interrupted, or holds the lock in this worktree."""
 
 
+class LockBusy(BusyError):
+    """A live git-atomic holds the worktree's lock: waiting for it (`--wait`) would get it. A
+    caller that has no `--wait` (a hook, which waited already) says so in its own words."""
+
+
 class IndexLockHeld(BusyError):
     """A restore that must write the index found a git holding index.lock, and wrote nothing:
     its intent is recorded, `recover` finishes it (not tried again in the same command)."""

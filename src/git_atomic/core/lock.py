@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final, NamedTuple
 
-from git_atomic.core.errors import BusyError, Interrupted
+from git_atomic.core.errors import BusyError, Interrupted, LockBusy
 
 
 class Holder(NamedTuple):
@@ -250,7 +250,7 @@ def _busy(holder: Holder) -> BusyError:
             f"worktree (since {holder.since})",
             hint="run `git atomic recover` to finish or undo what it was doing",
         )
-    return BusyError(
+    return LockBusy(
         f"another git-atomic is working in this worktree "
         f"(pid {holder.pid}, `{holder.command}`, since {holder.since})",
         hint="wait for it, or pass --wait",
