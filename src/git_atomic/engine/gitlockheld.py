@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import stat
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -72,6 +73,29 @@ def let_go(lock: Path, grace: float = _LOCK_GRACE_S) -> bool:
             _STALE.add(key)
             return False
         time.sleep(0.05)
+
+
+def let_go_together(locks: Sequence[Path]) -> None:
+    """One grace period for many locks (a rollback that finds a lock on each of several
+    branches): those still there at its end are noted as waited for in vain, so that `let_go`
+    answers for each at once. Left by a killed git, N locks cost one wait, not N."""
+    waiting = {lock: None for lock in locks if not lock.is_symlink()}
+    seen: dict[Path, tuple[int, int, int, int]] = {}
+    deadline = time.monotonic() + _LOCK_GRACE_S
+    while waiting:
+        for lock in list(waiting):
+            try:
+                st = lock.stat()
+            except (FileNotFoundError, NotADirectoryError):
+                del waiting[lock]  # let go of
+                continue
+            seen[lock] = key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+            if key in _STALE:
+                del waiting[lock]  # waited for already
+        if not waiting or time.monotonic() >= deadline:
+            break
+        time.sleep(0.05)
+    _STALE.update(seen[lock] for lock in waiting)
 
 
 def holder(repo: Repo, lock: Path, *, shared: bool = False) -> str | None:

@@ -36,16 +36,19 @@ def dropped(
     within one of `windows` ((start, end), None: no end): the operation's run, an agent
     turn's calls; one line each for those removed and for those a live git may hold."""
     spans = [(a - _MARGIN_S, None if b is None else b + _MARGIN_S) for a, b in windows]
-    said = []
+    written: list[tuple[Path, os.stat_result]] = []
     for lock in found:
         try:
             st = lock.lstat()
         except OSError:
             continue
-        if not stat.S_ISREG(st.st_mode) or not any(
+        if stat.S_ISREG(st.st_mode) and any(
             a <= st.st_mtime and (b is None or st.st_mtime <= b) for a, b in spans
         ):
-            continue  # yours, from before the operation or between its calls (or a link)
+            written.append((lock, st))  # (else yours, from before or between its calls; a link)
+    gitlockheld.let_go_together([lock for lock, _st in written])
+    said = []
+    for lock, st in written:
         shown = _shown(repo, lock)
         holder = gitlockheld.lock_holder_if_held(repo, lock)
         if holder is None:
