@@ -130,6 +130,8 @@ def write(repo: Repo, parts: Parts, *, message: str, keep: Sequence[str] = ()) -
         meta["all_empty_folders"] = True
     if parts.stash_known:
         meta["stash_known"] = True
+    if parts.symrefs is not None:
+        meta["symrefs"] = dict(parts.symrefs)
     # Written as git writes a loose object, without a process (Repo.write_blobs).
     [meta_blob] = repo.write_blobs([json.dumps(meta, sort_keys=True).encode()])
     optional = [
@@ -220,6 +222,7 @@ def load(repo: Repo, commit: str) -> Snapshot:
         repositories=entries.get(REPOSITORIES),
         folder_ids=entries.get(FOLDER_IDS),
         tags=entries.get(TAGS),
+        symrefs=dict(meta["symrefs"]) if "symrefs" in meta else None,
     )
 
 

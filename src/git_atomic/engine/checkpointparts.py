@@ -74,6 +74,9 @@ class Parts:
     repositories: str | None = None  # blob of REPOSITORIES' folders; None: none (or not known)
     folder_ids: str | None = None  # blob of the folders' devices and inodes (foldermoves.py)
     tags: str | None = None  # blob of TAGS (an empty one: none); None: not captured
+    # The branches that are symbolic refs (`git symbolic-ref refs/heads/alias refs/heads/main`),
+    # each -> the ref it names (in meta); None: not known (older than this record)
+    symrefs: Mapping[str, str] | None = None
 
     def index_key(self) -> tuple[object, ...]:
         """Equal keys: equal indexes, as far as a user can tell (entries, flags, and whether
@@ -148,6 +151,7 @@ class Parts:
             repositories=self.repositories,
             folder_ids=self.folder_ids,
             tags=self.tags,
+            symrefs=self.symrefs,
         )
 
 

@@ -71,3 +71,15 @@ def parse_refs(raw: bytes) -> dict[str, str]:
         if not symref:
             result[name] = oid
     return result
+
+
+def parse_symrefs(raw: bytes) -> dict[str, str]:
+    """The branches of that listing that are symbolic refs (`git symbolic-ref
+    refs/heads/alias refs/heads/main`): branch -> the ref it names. (One naming a ref that is
+    not there git lists not: engine/symrefs.py.)"""
+    result: dict[str, str] = {}
+    for line in raw.decode("utf-8", "surrogateescape").splitlines():
+        _, name, symref = line.split(" ", 2)
+        if symref and name.startswith("refs/heads/"):
+            result[name] = symref
+    return result

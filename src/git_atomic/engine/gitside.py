@@ -24,7 +24,7 @@ from git_atomic.engine import (
 )
 from git_atomic.engine.capturedisk import Disk
 from git_atomic.engine.git import Repo
-from git_atomic.engine.gitoutput import parse_refs
+from git_atomic.engine.gitoutput import parse_refs, parse_symrefs
 
 
 @dataclass(frozen=True)
@@ -54,12 +54,14 @@ class GitSide:
     shallow: infoexclude.Rules  # .git/shallow
     branch_config: infoexclude.Rules  # the branch sections of the config
     tags: Mapping[str, str] | None  # None: not listed (capturerefs.tags_listed)
+    symrefs: Mapping[str, str]  # branches that are symbolic refs -> the ref each names
 
 
 def read(repo: Repo, disk: Disk, *, allow_unmerged: bool, refs_listed: bytes | None) -> GitSide:
     """The git side, the scan started from it (`disk.start`): `refs_listed` as `capture`'s
     (snapshot.py), None to list them here."""
-    refs = parse_refs(capturerefs.listing(repo) if refs_listed is None else refs_listed)
+    listed = capturerefs.listing(repo) if refs_listed is None else refs_listed
+    refs = parse_refs(listed)
     branches = {name: oid for name, oid in refs.items() if name.startswith("refs/heads/")}
     head_ref, head_oid = repo.read_head(branches)
     index = staged.copy(repo, disk.index_copy, disk.staged_copy)
@@ -121,6 +123,7 @@ def read(repo: Repo, disk: Disk, *, allow_unmerged: bool, refs_listed: bytes | N
             if capturerefs.tags_listed(repo)
             else None
         ),
+        symrefs=parse_symrefs(listed),
     )
 
 

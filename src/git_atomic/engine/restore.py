@@ -161,9 +161,15 @@ def apply(
         )
     restoreindex.put_index(repo, current, target, the_plan, paths, stale)
     failpoints.hit("restore:after-index")
+    if the_plan.symref_changes:
+        from git_atomic.engine import symrefs  # only where a symbolic branch changed
+
+        symrefs.before(repo, the_plan.symref_changes, outcome)
     if the_plan.ref_lines:
         restorerefs.move_branches(repo, the_plan.ref_lines, reason, outcome)
         failpoints.hit("restore:after-refs")
+    if the_plan.symref_changes:
+        symrefs.after(repo, the_plan.symref_changes, reason, outcome)
     if the_plan.renamed_back:
         from git_atomic.engine import renamedback  # only where another worktree's was renamed
 

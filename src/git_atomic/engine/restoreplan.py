@@ -114,6 +114,9 @@ class Plan:
     # Folders of repositories the target read as folders, without a `.git` now: the restore
     # removes nothing from them (nestedrepos.Found.aside).
     nested_aside: tuple[bytes, ...] = ()
+    # Branches that are symbolic refs to point back, make again or remove (symrefs.py):
+    # (branch, the ref it names now, the one at the target; None: no symbolic ref).
+    symref_changes: tuple[tuple[str, str | None, str | None], ...] = ()
 
     def path_changes(self) -> list[PathChange]:
         out = [PathChange(f + b"/", Action.CREATE) for f in self.new_folders]
@@ -255,6 +258,22 @@ def plan(
         tuple(renamed_back),
         not paths and infoexclude.changes(current.info_attributes, target.info_attributes),
         aside,
+        _symref_changes(current, target) if with_refs and not paths else (),
+    )
+
+
+def _symref_changes(
+    current: Snapshot, target: Snapshot
+) -> tuple[tuple[str, str | None, str | None], ...]:
+    """The branches that are symbolic refs and differ between the two, where both know them:
+    (branch, the ref it names now, the one at the target; None: no symbolic ref there)."""
+    now, then = current.symrefs, target.symrefs
+    if now is None or then is None:
+        return ()
+    return tuple(
+        (name, now.get(name), then.get(name))
+        for name in sorted(set(now) | set(then))
+        if now.get(name) != then.get(name)
     )
 
 

@@ -337,6 +337,7 @@ def _parts(repo: Repo, git_side: GitSide, held: _Held, *, effect_base: bool) -> 
         stash_known=git_side.stash is not None,
         folder_ids=held.folder_ids_kept or folderids.blob(repo, held.folder_ids),
         tags=None if git_side.tags is None else checkpointtags.tags_blob(repo, git_side.tags),
+        symrefs=git_side.symrefs,
     )
     if effect_base:
         # Measured as the commits are: your git's view of the files (a file outside the

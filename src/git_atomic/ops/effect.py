@@ -224,9 +224,9 @@ def _as_left(repo: Repo, current: Snapshot, frm: Snapshot, to: Snapshot) -> Snap
 
 
 def _same_rules(a: Snapshot, b: Snapshot) -> bool:
-    """The same `.git/info/exclude` and `info/attributes`, sparse-checkout patterns, stashes
-    and index split or whole, as far as both know them (a state worked out from trees, or
-    written before one was recorded, does not)."""
+    """The same `.git/info/exclude` and `info/attributes`, sparse-checkout patterns, stashes,
+    symbolic branches and index split or whole, as far as both know them (a state worked out
+    from trees, or written before one was recorded, does not)."""
     exclude = (
         not (a.info_exclude.known and b.info_exclude.known) or a.info_exclude == b.info_exclude
     )
@@ -244,8 +244,11 @@ def _same_rules(a: Snapshot, b: Snapshot) -> bool:
     # The index split on a shared index or whole (`update-index --split-index`), which its key
     # does not show: an operation that only made your split index whole has that to take back.
     same_split = not a.split_differs(b)
+    # The branches that are symbolic refs, and the ref each names (`git symbolic-ref`).
+    same_symrefs = None in (a.symrefs, b.symrefs) or a.symrefs == b.symrefs
     return (
-        exclude
+        same_symrefs
+        and exclude
         and same_sparse
         and same_stash
         and same_shallow

@@ -149,6 +149,7 @@ def write_target(
         head_ref=refs.head_ref,
         head_oid=refs.head_oid,
         branches=dict(refs.branches),
+        symrefs=refs.symrefs,
         index_flags=flags,
         empty_folders=folders[0],
         all_empty_folders=folders[1],

@@ -86,8 +86,25 @@ def describe(
         not_restored=tuple(failed),
         checked_out=tuple(checked_out),
         left_on=tuple(left_on),
-        git_dir=tuple(_branch_config_lines(repo, p, prev.current, prev.target) if foresee else ()),
+        git_dir=(
+            *(_branch_config_lines(repo, p, prev.current, prev.target) if foresee else ()),
+            *_symref_lines(p),
+        ),
     )
+
+
+def _symref_lines(p: restoreplan.Plan) -> list[str]:
+    """The symbolic branches the move points back, makes again or removes, for people."""
+    out = []
+    for name, now, then in p.symref_changes:
+        shown = name.removeprefix("refs/heads/")
+        if then is None:
+            out.append(f"branch {shown}: no longer a symbolic ref to {now}")
+        else:
+            out.append(
+                f"branch {shown}: a symbolic ref to {then} again" + (f" (now {now})" if now else "")
+            )
+    return out
 
 
 def _branch_config_lines(
@@ -227,6 +244,13 @@ def _head_text(snap: Snapshot) -> str:
     return f"detached at {output.short(snap.head_oid)}"
 
 
+def _symbolic_now(repo: Repo) -> dict[str, str]:
+    """The branches that are symbolic refs now (`git symbolic-ref refs/heads/alias ...`)."""
+    from git_atomic.engine.gitoutput import REFS_FORMAT, parse_symrefs
+
+    return parse_symrefs(repo.out("for-each-ref", f"--format={REFS_FORMAT}", "refs/heads/"))
+
+
 def kept_lines(
     repo: Repo,
     kept: Sequence[str],
@@ -240,9 +264,17 @@ def kept_lines(
     if here is not None:  # HEAD on a symbolic ref among the branches: the branch it leads to
         here = repo.branch_of(here, repo.refs("refs/heads/"))
     lines = []
+    symbolic = _symbolic_now(repo) if any(n.startswith("refs/heads/") for n in kept) else {}
     for name in kept:
         if name != "HEAD" and not name.startswith("refs/heads/") and name != "refs/stash":
             continue  # (one of our own refs HEAD was made a symbolic ref to: set aside)
+        if name in symbolic:
+            lines.append(
+                f"branch {name.removeprefix('refs/heads/')} is a symbolic ref, to "
+                f"{symbolic[name].removeprefix('refs/heads/')}, that changed since the change "
+                "(or leads HEAD to your commits since); it stays as it is"
+            )
+            continue
         if name == "refs/stash":
             lines.append(
                 "your stash list changed since; it stays as it is (the stashes the change "

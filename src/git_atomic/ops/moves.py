@@ -60,6 +60,7 @@ class Preview:
         return not (
             p.path_changes()
             or p.ref_lines
+            or p.symref_changes
             or p.head_changes
             or self.staged
             or p.git_state_changes

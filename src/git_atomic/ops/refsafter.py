@@ -31,6 +31,9 @@ class RefsAfter:
         # Branches a change had switched HEAD to that moved since (your commits), HEAD going
         # back: they stay, your commits on them (effectswitch.without_commits_since).
         self.left_on: list[str] = []
+        # Branches that are symbolic refs -> the ref each names (None: not known), each
+        # pointed back, made again or removed by compare-and-swap as a branch is.
+        self.symrefs = dict(current.symrefs) if current.symrefs is not None else None
 
     def move(self, frm: Snapshot, to: Snapshot) -> None:
         before = dict(self.branches)
@@ -47,9 +50,30 @@ class RefsAfter:
             else:
                 self.branches[name] = new
         self.kept += kept_now
+        self._move_symrefs(frm, to, kept_now)
         self._move_off_branch(frm, to)
         self._move_head(frm, to, kept_now)
         self._keep_checked_out(frm, to, before)
+
+    def _move_symrefs(self, frm: Snapshot, to: Snapshot, kept_now: list[str]) -> None:
+        """A symbolic branch the change pointed elsewhere, made or removed (`git symbolic-ref
+        refs/heads/alias refs/heads/side`) goes as `to` has it, where it is still as the change
+        left it; one pointed elsewhere since is yours, and stays (`kept`), and so does the one
+        HEAD is on where the branch it names has your commits since (as HEAD stays on it)."""
+        if self.symrefs is None or frm.symrefs is None or to.symrefs is None:
+            return
+        for name in sorted(set(frm.symrefs) | set(to.symrefs)):
+            old, new = frm.symrefs.get(name), to.symrefs.get(name)
+            now = self.symrefs.get(name)
+            if old == new or now == new:
+                continue
+            yours = name == self.head_ref and old in kept_now
+            if now != old or (old is None and name in self.branches) or yours:
+                self.kept.append(name)  # yours since: it stays
+            elif new is None:
+                del self.symrefs[name]
+            else:
+                self.symrefs[name] = new
 
     def _move_off_branch(self, frm: Snapshot, to: Snapshot) -> None:
         ref = self.head_ref
