@@ -26,6 +26,7 @@ def _repo(tmp_path: Path) -> GitRepo:
     repo.git("branch", "plain")
     repo.git("symbolic-ref", "refs/heads/alias", "refs/heads/main")
     repo.git("symbolic-ref", "refs/heads/gone", "refs/heads/main")
+    repo.git("symbolic-ref", "refs/heads/mine", "refs/heads/not-yet")  # yours, naming nothing
     repo.git("symbolic-ref", "HEAD", "refs/heads/alias")
     repo.write("wip", b"yours\n")
     return repo
@@ -38,7 +39,7 @@ def _refs(repo: GitRepo) -> dict[str, bytes | None]:
     packed = repo.path / ".git" / "packed-refs"
     lines = packed.read_bytes().splitlines() if packed.exists() else []
     out: dict[str, bytes | None] = {}
-    for name in ("main", "alias", "gone", "plain", "side", "made", "other"):
+    for name in ("main", "alias", "gone", "plain", "side", "made", "other", "nowhere", "mine"):
         path = heads / name
         at = [
             line.split(b" ")[0] + b"\n"
@@ -53,9 +54,11 @@ def _refs(repo: GitRepo) -> dict[str, bytes | None]:
 
 
 # What the operation does: `alias` pointed at a branch it makes, `gone` removed, `made` made,
-# `plain` made a symbolic ref; a commit through HEAD (on `alias`, so on `side` now).
+# `plain` made a symbolic ref, `nowhere` made naming a ref that is not there (git does not list
+# it); a commit through HEAD (on `alias`, so on `side` now).
 CHANGE = (
     "git branch side && git symbolic-ref refs/heads/alias refs/heads/side"
+    " && git symbolic-ref refs/heads/nowhere refs/heads/nothing"
     " && git symbolic-ref --delete refs/heads/gone"
     " && git symbolic-ref refs/heads/made refs/heads/main"
     " && git symbolic-ref refs/heads/plain refs/heads/other"
@@ -77,6 +80,7 @@ def test_a_failed_run_puts_them_back_and_undo_again(tmp_path: Path) -> None:
     assert after["alias"] == b"ref: refs/heads/side\n"
     assert after["gone"] is None and after["made"] == b"ref: refs/heads/main\n"
     assert after["plain"] == b"ref: refs/heads/other\n"
+    assert after["nowhere"] == b"ref: refs/heads/nothing\n"
     assert repo.git("log", "-1", "--format=%s", "refs/heads/side").strip() == "x"
     assert repo.git("status", "--porcelain", "-uno") == ""
 

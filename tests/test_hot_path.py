@@ -142,6 +142,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.indexfile",
         ".engine.snapshot",
         ".engine.gitside",  # (its git side: HEAD, the branches, the index; from snapshot.py)
+        ".engine.symrefsloose",  # (its symbolic branches naming nothing: a listing, tiny: os)
         ".engine.commitview",  # commits mode's view of the files: what your git would stage
         ".engine.refusedpaths",  # (and the names your git refuses to stage: tiny)
         ".engine.capturedisk",  # its reading of the files (a scan, or `add -A`)

@@ -21,6 +21,7 @@ from git_atomic.engine import (
     splitindex,
     staged,
     stashstate,
+    symrefsloose,
 )
 from git_atomic.engine.capturedisk import Disk
 from git_atomic.engine.git import Repo
@@ -123,8 +124,16 @@ def read(repo: Repo, disk: Disk, *, allow_unmerged: bool, refs_listed: bytes | N
             if capturerefs.tags_listed(repo)
             else None
         ),
-        symrefs=parse_symrefs(listed),
+        symrefs=_symrefs(repo, listed, refs),
     )
+
+
+def _symrefs(repo: Repo, listed: bytes, refs: Mapping[str, str]) -> dict[str, str]:
+    """The branches that are symbolic refs: those the listing gave, and those naming a ref
+    that is not there, which it does not (their loose files: symrefsloose.py)."""
+    found = parse_symrefs(listed)
+    found.update(symrefsloose.unlisted(repo.common_dir, {*refs, *found}))
+    return found
 
 
 def _index_blobs(
