@@ -133,3 +133,32 @@ def test_rollback_op_leaves_alias_on_the_branch_you_committed_on(tmp_path: Path)
     assert after["alias"] == b"ref: refs/heads/side\n", res.stderr
     assert repo.git("log", "-1", "--format=%s", "refs/heads/side").strip() == "mine"
     assert after["gone"] == b"ref: refs/heads/main\n" and after["made"] is None
+
+
+def test_a_chain_to_a_ref_that_is_no_branch(tmp_path: Path) -> None:
+    """HEAD -> alias -> refs/remotes/origin/main: a commit through the chain moves that ref,
+    which comes back with a failed run, forward with its `undo`, and back with `rollback --op`
+    of a kept run (where it still is as the run left it)."""
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    remote = repo.path / ".git" / "refs" / "remotes" / "origin" / "main"
+    repo.git("update-ref", "refs/remotes/origin/main", "HEAD")
+    repo.git("symbolic-ref", "refs/heads/alias", "refs/remotes/origin/main")
+    repo.git("symbolic-ref", "HEAD", "refs/heads/alias")
+    at = remote.read_bytes()
+    commit = "echo x >> README && git commit -qam x"
+    repo.atomic("run", "--no-gates", "--", "sh", "-c", commit + " && exit 1", check=1)
+    assert remote.read_bytes() == at
+    assert repo.git("status", "--porcelain", "-uno") == ""
+    repo.atomic("undo", check=0)
+    assert remote.read_bytes() != at
+    assert repo.git("status", "--porcelain", "-uno") == ""
+    repo.atomic("rollback", check=0)  # the undo's own rollback: back again
+    assert remote.read_bytes() == at
+    op_id = repo.atomic_json("run", "--no-gates", "--", "sh", "-c", commit)["op_id"]
+    repo.write("wip", b"yours\n")
+    repo.atomic("rollback", "--op", op_id, check=0)
+    assert remote.read_bytes() == at and repo.read("wip") == b"yours\n"
+    assert repo.git("status", "--porcelain", "-uno") == ""
+    assert (repo.path / ".git" / "refs" / "heads" / "alias").read_bytes() == (
+        b"ref: refs/remotes/origin/main\n"
+    )

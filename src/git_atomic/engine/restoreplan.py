@@ -421,13 +421,30 @@ def ref_changes(
 
 def head_ref_moved(current: Snapshot, target: Snapshot) -> list[str]:
     """HEAD on a ref that is no branch, now and at the target (`git symbolic-ref HEAD
-    refs/remotes/origin/main`): a commit there moved that ref, which the branches do not hold.
+    refs/remotes/origin/main`, or through a branch that names it: `through`): a commit there
+    moved that ref, which the branches do not hold.
     HEAD's commit comes back by moving it, compare-and-swap, as a branch's would."""
-    ref = target.head_ref
-    if ref is None or not off_branches(ref) or ref != current.head_ref or target.head_oid is None:
+    ref = through(target.head_ref, target.symrefs)
+    if (
+        ref is None
+        or not off_branches(ref)
+        or ref != through(current.head_ref, current.symrefs)
+        or target.head_oid is None
+    ):
         return []  # (never deleted: a target that does not know it leaves it)
     now = {ref: current.head_oid} if current.head_oid else {}
     return ref_changes(now, {ref: target.head_oid})
+
+
+def through(ref: str | None, symrefs: Mapping[str, str] | None) -> str | None:
+    """The ref HEAD's `ref` leads to through the branches that are symbolic refs (HEAD on
+    `alias`, naming `refs/remotes/origin/main`: that one); `ref` where it is no such branch,
+    or they are not known."""
+    for _ in range(5):  # git follows as few
+        if ref is None or symrefs is None or ref not in symrefs:
+            break
+        ref = symrefs[ref]
+    return ref
 
 
 def off_branches(ref: str | None) -> bool:

@@ -13,7 +13,7 @@ the result is part of a computed target that `Engine.rollback_to` then carries o
 from __future__ import annotations
 
 from git_atomic.engine.checkpoint import Snapshot
-from git_atomic.engine.restoreplan import off_branches
+from git_atomic.engine.restoreplan import off_branches, through
 
 
 class RefsAfter:
@@ -25,7 +25,9 @@ class RefsAfter:
         self.detached_oid = current.head_oid if current.head_ref is None else None
         # HEAD on a ref that is no branch (`refs/remotes/origin/main`): its commit, moved by
         # compare-and-swap as a branch's (restoreplan.head_ref_moved carries it out).
-        self.off_branch_oid = current.head_oid if off_branches(current.head_ref) else None
+        # (HEAD on a branch that is a symbolic ref to it too: `through`)
+        ahead = through(current.head_ref, current.symrefs)
+        self.off_branch_oid = current.head_oid if off_branches(ahead) else None
         self.kept: list[str] = []
         self.checked_out: list[str] = []  # of `kept`: checked out here since the change
         # Branches a change had switched HEAD to that moved since (your commits), HEAD going
@@ -76,8 +78,9 @@ class RefsAfter:
                 self.symrefs[name] = new
 
     def _move_off_branch(self, frm: Snapshot, to: Snapshot) -> None:
-        ref = self.head_ref
-        if not off_branches(ref) or not ref == frm.head_ref == to.head_ref:
+        ref = through(self.head_ref, self.symrefs)
+        ends = through(frm.head_ref, frm.symrefs), through(to.head_ref, to.symrefs)
+        if not off_branches(ref) or not ref == ends[0] == ends[1]:
             return
         old, new, now = frm.head_oid, to.head_oid, self.off_branch_oid
         if old == new or now == new or new is None:
@@ -138,6 +141,7 @@ class RefsAfter:
     def head_oid(self) -> str | None:
         if self.head_ref is None:
             return self.detached_oid
-        if off_branches(self.head_ref):
+        ref = through(self.head_ref, self.symrefs)
+        if off_branches(ref):
             return self.off_branch_oid
-        return self.branches.get(self.head_ref)
+        return self.branches.get(str(ref))
