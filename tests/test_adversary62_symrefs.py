@@ -162,3 +162,19 @@ def test_a_chain_to_a_ref_that_is_no_branch(tmp_path: Path) -> None:
     assert (repo.path / ".git" / "refs" / "heads" / "alias").read_bytes() == (
         b"ref: refs/remotes/origin/main\n"
     )
+
+
+def test_one_another_worktree_may_have_pointed_elsewhere_stays(tmp_path: Path) -> None:
+    """With another worktree, a symbolic branch that is not this worktree's (HEAD on neither
+    end) and changed while the operation ran may be that worktree's doing: left, and named, as
+    a branch is; the one HEAD is on comes back."""
+    repo = _repo(tmp_path)
+    repo.git("worktree", "add", "-q", str(tmp_path / "wt"), "other")
+    before = _refs(repo)
+    change = "git symbolic-ref refs/heads/gone refs/heads/other"
+    change += " && git branch side && git symbolic-ref refs/heads/alias refs/heads/side"
+    res = repo.atomic("run", "--no-gates", "--", "sh", "-c", change + " && exit 1", check=1)
+    after = _refs(repo)
+    assert after["gone"] == b"ref: refs/heads/other\n"
+    assert "branch gone is a symbolic ref (to refs/heads/other)" in res.stderr, res.stderr
+    assert after["alias"] == before["alias"] and after["side"] is None

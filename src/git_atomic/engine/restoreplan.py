@@ -117,6 +117,8 @@ class Plan:
     # Branches that are symbolic refs to point back, make again or remove (symrefs.py):
     # (branch, the ref it names now, the one at the target; None: no symbolic ref).
     symref_changes: tuple[tuple[str, str | None, str | None], ...] = ()
+    # Of them, those another worktree may have changed meanwhile (as `branches_not_ours`): left.
+    symrefs_not_ours: tuple[tuple[str, str | None, str | None], ...] = ()
 
     def path_changes(self) -> list[PathChange]:
         out = [PathChange(f + b"/", Action.CREATE) for f in self.new_folders]
@@ -166,6 +168,8 @@ def plan(
         shown = unsafe[0].decode("utf-8", "backslashreplace")
         raise RefusedError(f"{shown}: the target holds a path git never checks out")
     ref_lines: list[str] = []
+    symref_lines = _symref_changes(current, target) if with_refs and not paths else ()
+    symrefs_not_ours: tuple[tuple[str, str | None, str | None], ...] = ()
     renamed_back: list[tuple[str, str, str]] = []
     left: list[str] = []
     not_ours: list[str] = []
@@ -186,6 +190,9 @@ def plan(
             # Shared by every worktree: another may have pushed or dropped a stash meanwhile.
             stash_not_ours, stash_changes = stash_changes, False
             mine = {current.head_ref, target.head_ref}
+            # (and the branch HEAD's symbolic branch names: HEAD on `alias`, naming `side`)
+            mine |= {through(current.head_ref, current.symrefs)}
+            mine |= {through(target.head_ref, target.symrefs)}
             # A branch this worktree's HEAD was on and left, still where it left it.
             from git_atomic.engine import headleft  # only where other worktrees are
 
@@ -198,6 +205,9 @@ def plan(
                 and b not in mine
                 and b not in left
             )
+            # A symbolic branch made again loses nothing, as a branch: whoever's it is.
+            symrefs_not_ours = tuple(c for c in symref_lines if c[0] not in mine and c[1])
+            symref_lines = tuple(c for c in symref_lines if c not in symrefs_not_ours)
         # A branch not there now that the target has is made again whoever's it is: making a
         # ref that is not there loses nothing, and another worktree checked out on it (whose
         # branch an operation's `update-ref -d` took) is on it again, not on an unborn branch.
@@ -258,7 +268,8 @@ def plan(
         tuple(renamed_back),
         not paths and infoexclude.changes(current.info_attributes, target.info_attributes),
         aside,
-        _symref_changes(current, target) if with_refs and not paths else (),
+        symref_lines,
+        symrefs_not_ours,
     )
 
 

@@ -42,6 +42,12 @@ def report_left(the_plan: Plan, outcome: Outcome, current: Snapshot, target: Sna
             f"branch {name.removeprefix('refs/heads/')} changed meanwhile, and another worktree "
             f"of this repository may have changed it; left as it is{where}"
         )
+    for name, now, then in the_plan.symrefs_not_ours:
+        outcome.problems.append(
+            f"branch {name.removeprefix('refs/heads/')} is a symbolic ref (to {now}) that "
+            "changed meanwhile, and another worktree of this repository may have changed it; "
+            f"left as it is ({f'it named {then}' if then else 'it was no symbolic ref'})"
+        )
     if the_plan.stash_not_ours:
         outcome.problems.append(
             "your stash list changed meanwhile, and another worktree of this repository may "
