@@ -178,3 +178,11 @@ def test_one_another_worktree_may_have_pointed_elsewhere_stays(tmp_path: Path) -
     assert after["gone"] == b"ref: refs/heads/other\n"
     assert "branch gone is a symbolic ref (to refs/heads/other)" in res.stderr, res.stderr
     assert after["alias"] == before["alias"] and after["side"] is None
+
+
+def test_recover_after_a_kill(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    before = _refs(repo)
+    repo.atomic("run", "--no-gates", "--", "sh", "-c", CHANGE + "; kill -9 $PPID", check=-9)
+    repo.atomic("recover", check=0)
+    assert _refs(repo) == before

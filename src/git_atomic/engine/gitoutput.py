@@ -78,6 +78,8 @@ def parse_symrefs(raw: bytes) -> dict[str, str]:
     refs/heads/alias refs/heads/main`): branch -> the ref it names. (One naming a ref that is
     not there git lists not: engine/symrefs.py.)"""
     result: dict[str, str] = {}
+    if raw.count(b" \n") == raw.count(b"\n"):
+        return result  # every line ends in an empty %(symref): none (the usual listing)
     for line in raw.decode("utf-8", "surrogateescape").splitlines():
         _, name, symref = line.split(" ", 2)
         if symref and name.startswith("refs/heads/"):
