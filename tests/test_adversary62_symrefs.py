@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from testing.agents import failed_shell_turn
+from testing.agents import failed_shell_turn, shell_turn
 from testing.gitrepo import GitRepo
 
 
@@ -118,6 +118,14 @@ def test_an_agent_turn_taken_back(tmp_path: Path) -> None:
     before = _refs(repo)
     failed_shell_turn(repo, CHANGE)
     assert _refs(repo) == before
+    # Your `made` pointed elsewhere between the turn's calls: yours, it stays, and is named.
+    mine = "git symbolic-ref refs/heads/made refs/heads/other"
+    answer = shell_turn(repo, CHANGE, "echo x > bad", between=mine)
+    assert answer["decision"] == "block", answer
+    after = _refs(repo)
+    assert after["made"] == b"ref: refs/heads/other\n"
+    assert "branch made is a symbolic ref, to other" in answer["systemMessage"], answer
+    assert {**after, "made": None} == before
 
 
 def test_rollback_op_leaves_alias_on_the_branch_you_committed_on(tmp_path: Path) -> None:
