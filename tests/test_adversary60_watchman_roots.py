@@ -51,6 +51,8 @@ class FakeWatchman:
                     continue
                 if command[0] == "clock" and command[1] in self.roots:
                     answer: dict[str, object] = {"version": "4.9.0", "clock": "c:1:2:3:4"}
+                elif command[0] == "get-config" and command[1] in self.roots:
+                    answer = {"version": "4.9.0", "config": {}}  # no .watchmanconfig
                 else:
                     root = command[1] if len(command) > 1 else ""
                     error = f"unable to resolve root {root}: directory {root} is not watched"
@@ -80,7 +82,8 @@ def test_the_clock_of_a_watched_worktree_without_watch_list(repo: GitRepo, folde
         assert time.monotonic() - started < 4  # no 5 s wait for an answer that never comes
     finally:
         fake.close()
-    assert [c[:2] for c in fake.asked] == [["clock", real]]  # the scan that sets the watch up
+    # The scan that sets the watch up; the root's ignore_dirs (watcher._sees_all).
+    assert [c[:2] for c in fake.asked] == [["clock", real], ["get-config", real]]
     record = json.loads((repo.path / ".git" / "atomic" / "watch-main.json").read_text())
     assert (record["root"], record["relative"], record["clock"]) == (real, "", "c:1:2:3:4")
     assert not (repo.path / ".git" / "atomic" / "unwatched-main").exists()
@@ -95,7 +98,7 @@ def test_a_root_above_the_worktree(repo: GitRepo, folder: Path) -> None:
         repo.atomic("begin", "w", check=0, env=env)
     finally:
         fake.close()
-    assert [c[:2] for c in fake.asked] == [["clock", real], ["clock", above]]
+    assert [c[:2] for c in fake.asked] == [["clock", real], ["clock", above], ["get-config", above]]
     record = json.loads((repo.path / ".git" / "atomic" / "watch-main.json").read_text())
     assert (record["root"], record["relative"]) == (above, os.path.basename(real))
 

@@ -18,7 +18,8 @@ looks at anything (the `git status` of a scan that sets the watch up; the query 
 scan that follows one), so a file written while a scan reads it is reported again next time.
 
 Anything unusual is answered by the usual scan, never guessed: no record, no Watchman, a watch
-that restarted or lost events (Watchman's "fresh instance"), an error, a `.gitignore` or an
+that restarted or lost events (Watchman's "fresh instance"), a root whose `ignore_dirs` hides
+part of the worktree (watchconfig.py), an error, a `.gitignore` or an
 ignore file outside the tree that changed, a nested repository or a submodule, a name the
 JSON or git's line-based input cannot carry, a filesystem that folds case. A scan that sets the
 watch up leaves no record when the tree holds a submodule (its checked-out commit can move
@@ -167,6 +168,10 @@ def _clock(repo: Repo) -> Clock | None:
         now = data.get("clock")
         if isinstance(now, str) and "error" not in data:
             relative = "" if candidate == real else real[len(candidate.rstrip("/")) + 1 :]
+            from git_atomic.engine import watchconfig  # (a scan that sets the watch up only)
+
+            if not watchconfig.sees_all(repo, candidate, relative):
+                return None
             return Clock(candidate, relative, now, gitlinks_checked=False)
         if "is not watched" not in str(data.get("error")):
             return None  # an error of a root (a sync that timed out), or `/`
@@ -191,6 +196,8 @@ def since(repo: Repo, key: str, tree: str) -> Query | None:
         record = json.loads(text)
         base = Clock(str(record["root"]), str(record["relative"]), str(record["clock"]), True)
         if record["tree"] != tree or record["worktree"] != str(repo.root):
+            return None
+        if record.get("sees") != "all":  # one kept before its root's ignore_dirs were read
             return None
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -315,6 +322,7 @@ def remember(
                     "root": taken.root,
                     "relative": taken.relative,
                     "clock": taken.clock,
+                    "sees": "all",  # (watchconfig.sees_all)
                     "rules": rules,
                     **({} if extras is None else {"extras": [os.fsdecode(p) for p in extras]}),
                     **({} if empty is None else {"empty": [os.fsdecode(p) for p in empty]}),
