@@ -10,6 +10,7 @@ and the names a folder lists) and GIT_TRACE (a scan Watchman answered runs no `g
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from testing.gitrepo import GitRepo
@@ -62,3 +63,25 @@ def test_writes_in_a_folder_watchman_ignores_are_taken_back(tmp_path: Path) -> N
         assert disk(seen.path, modes=True) == before
         # The first scan sets the watch up; every later one is Watchman's.
         assert trace.read_text().count("status --porcelain=v2") == 1
+
+
+@needs_watchman
+def test_a_write_through_one_name_of_a_hard_linked_file_is_seen_at_every_name(
+    repo: GitRepo,
+) -> None:
+    """inotify, which Watchman reads on Linux, reports a write at the name it was made through
+    and at no other name of the same file (seb-m/pyinotify#109; hubblestack/pulsar#60: a
+    watcher bypassed by hard links; facebook/watchman#858). `b.txt` is a hard link of yours to
+    `a.txt`, both tracked: an operation appends to `a.txt` and fails. Its rollback brings back
+    both names' bytes, as where nothing is watched (`git status` sees `b.txt` changed by its
+    stat data), instead of leaving the operation's bytes at `b.txt`."""
+    repo.write("a.txt", b"a\n")
+    repo.write("b.txt", b"b\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "c")
+    (repo.path / "b.txt").unlink()
+    os.link(repo.path / "a.txt", repo.path / "b.txt")
+    with watching(repo.path):
+        before = disk(repo.path, modes=True)
+        repo.atomic("run", "--no-gates", "--", "sh", "-c", "echo op >> a.txt; exit 1", check=1)
+        assert disk(repo.path, modes=True) == before

@@ -1,8 +1,9 @@
 """The paths Watchman reported changed since a scan's clock, read as `git status` would list
 them (watcher.py asks, this sorts): files gone, files that may differ, new files that no rule
 ignores; and the rule files among them, looked at before git reads them (stalls.py). None where
-git must look its own way: a submodule or a repository of its own on the way, a listing git
-could not give. Split from watcher.py.
+git must look its own way: a submodule or a repository of its own on the way, a file with
+another name (a hard link: its other names changed unreported), a listing git could not give.
+Split from watcher.py.
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ def classify(
     with safefs.Tree(os.fsencode(repo.root)) as disk:
         for path in paths:
             st = disk.lstat(path)  # beyond a link: not there
+            if st is not None and st.st_nlink > 1 and stat.S_ISREG(st.st_mode):
+                # One file under several names: inotify reported the name written through,
+                # never the others (a hard link's write is seen at every name by git status).
+                return None
             tracked = kinds[path] == b"blob"
             if st is None or stat.S_ISDIR(st.st_mode):
                 if tracked:
