@@ -224,6 +224,7 @@ HOOK = (SESSION - {f"{PKG}.commands.session", f"{PKG}.ops.output", f"{PKG}.ops.r
         ".agents.turnabandoned",  # turns whose session never came back (split from turn.py)
         ".agents.turnsteps",  # how a window becomes a step (split from turn.py)
         ".agents.turnfiles",  # the files a file tool names: noted, claimed (from turnsteps.py)
+        ".agents.turnunheld",  # a first window's ignored files noted, told if written
         ".core.linkplace",  # where a named file really is, nothing outside looked at
         ".agents.turnrefs",  # a turn's checkpoint refs written and dropped (from turnsteps.py)
         ".agents.turnbeside",  # what a window notes of the git dir beside it (from turnsteps.py)

@@ -22,6 +22,13 @@ QUIET_DETAIL: Final = "quiet_windows"  # the same, in the turn's journal detail 
 # the call] each): no checkpoint holds them, so the call's hook says so (turn.after), naming the
 # blob that holds their bytes from before it, and a take-back leaves them as the call left them.
 IGNORED_WRITTEN: Final = "ignored_written"
+# The files a window that takes a checkpoint names that the checkpoint does not hold (ignored),
+# as they were at its start ([path, blob] each), for IGNORED_WRITTEN at its close
+# (turnunheld.py).
+IGNORED_BEFORE: Final = "window_ignored_before"
+# The new files too large to hold (max_new_file_size) that a window made, in the record's extra
+# until the call's hook says so (turn.after): told when they are made, not at the turn's end.
+UNHELD: Final = "unheld_new"
 
 
 def quiet_windows(value: object) -> list[tuple[float, float]]:

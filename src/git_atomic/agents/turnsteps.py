@@ -144,7 +144,11 @@ def close_window(
     record = records.replace(record, extra=unmarked)
     known = record.extra.get(WINDOW_STATE)
     record = turnbeside.written_in(repo, record, known)
-    gone = (WINDOW_STATE, CLAIMS, NOTED, NOTED_AT)
+    if at is None and claims is not None and (after.too_large or IGNORED_BEFORE in record.extra):
+        from git_atomic.agents import turnunheld  # (a window of file tools that wrote such files)
+
+        record = turnunheld.claimed(repo, record, after, claims, str(before_sha or ""))
+    gone = (WINDOW_STATE, CLAIMS, NOTED, NOTED_AT, IGNORED_BEFORE)
     extra = {k: v for k, v in record.extra.items() if k not in gone}
     record = records.replace(record, window_before=None, in_flight=(), extra=extra)
     if not before_sha:
@@ -184,30 +188,14 @@ def close_window(
     if at is None and claims is None and isinstance(since, float):
         record, parts = turnothers.outside_others(repo, record, step, since=since, until=closing)
     held_before = start[5] if isinstance(start, list) and len(start) > 5 else None  # state_of's
-    if at is None and after.too_large and after.too_large != held_before:
-        record = _unheld_new(repo, record, before_sha, after)
+    if at is None and claims is None and after.too_large and after.too_large != held_before:
+        from git_atomic.agents import turnunheld
+
+        record = turnunheld.new_files(repo, record, before_sha, after)
     return records.replace(record, steps=(*record.steps, *parts))
 
 
-# The new files too large to hold (max_new_file_size) that a window made, in the record's extra
-# until the call's hook says so (turn.after): told when they are made, not at the turn's end.
-UNHELD: Final = "unheld_new"
-
-
-def _unheld_new(
-    repo: git.Repo, record: Record, before_sha: str, after: checkpoint.Snapshot
-) -> Record:
-    from git_atomic.engine import checkpoint
-
-    was = checkpoint.load(repo, before_sha)
-    new = checkpoint.load_too_large(repo, after) - (
-        checkpoint.load_too_large(repo, was) if was.too_large else frozenset()
-    )
-    if not new:
-        return record
-    shown = [p.decode("utf-8", "backslashreplace") for p in sorted(new)]
-    more = [f"and {len(shown) - 5} more"] if len(shown) > 5 else []
-    return records.replace(record, extra={**record.extra, UNHELD: shown[:5] + more})
+UNHELD: Final = turnkeys.UNHELD  # (turn.after reads it)
 
 
 def _quiet(record: Record, known: object, after: checkpoint.Snapshot) -> Record:
@@ -276,6 +264,10 @@ def start_window(
         gitlinks.refuse_found(repo.git_dir, repo.common_dir)  # a link in refs is yours
     record, before = capture(repo, record, "before")
     taken = time.time()
+    if paths and before.commit:  # a file tool's: an ignored file it names is told if written
+        from git_atomic.agents import turnunheld
+
+        record = turnunheld.ignored_before(repo, record, before, paths)
     if opening and not record.steps and not pending_of(record):
         # The turn's start, its PRE-OP: the branches' reflogs, for a take-back that makes one
         # its calls deleted or renamed again (reflogkeep.py), imported only here.
@@ -364,6 +356,7 @@ def _claimed_folders(
 WINDOW_STATE: Final = turnkeys.WINDOW_STATE
 BEGAN: Final = turnkeys.BEGAN
 TAKEN: Final = turnkeys.TAKEN
+IGNORED_BEFORE: Final = turnkeys.IGNORED_BEFORE
 QUIET_WINDOWS: Final = turnkeys.QUIET_WINDOWS
 
 

@@ -1,0 +1,62 @@
+"""Peers' reports on a checkpoint that held nothing of a file while its restore said it
+restored the project, played against git-atomic's agent turns with Claude Code's file tools:
+a pre-execution checkpoint that skipped files over its size limit and a rollback that still
+said it succeeded (shisa-ai/shisad#131), and a `/restore` after which an ignored file the
+agent's edit tool had written stayed as written (google-gemini/gemini-cli#1761, #11243).
+git-atomic holds neither a new file over `max_new_file_size` nor an ignored file, and says so
+at the call that wrote it (docs/agents.md), the turn's first call included: before, a `Write`
+made such a file unsaid, as the turn's first call or any later one, and a first call's write
+over an ignored file of yours was unsaid too. The oracle: each call's answer and the disk."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from testing.agents import claude_hook, write_call
+from testing.gitrepo import GitRepo
+
+BIG = b"x" * 300  # over the budget below
+
+
+def write(repo: GitRepo, n: int, rel: str, data: bytes) -> str:
+    """A Claude Code `Write` of `data` at `rel` as session s1's `n`th call: what its
+    PostToolUse said to the agent ('' for nothing)."""
+    call = write_call(repo, n, rel, data.decode())
+    assert claude_hook(repo, "s1", "PreToolUse", **call).stdout == ""
+    repo.write(rel, data)
+    after = claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
+    said: str = json.loads(after.stdout)["systemMessage"] if after.stdout else ""
+    return said
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["first call", "after a step"])
+def test_a_write_no_checkpoint_holds_is_said_at_its_call(repo: GitRepo, first: bool) -> None:
+    """A `Write` over your ignored `.env`, then a `Write` that makes `big.bin` over the budget,
+    as the turn's first calls or after a call that made a step: each call's own answer names
+    its file (the ignored one with the blob of its bytes before), and the turn, taken back at
+    Stop, leaves both as they were said to stay."""
+    repo.write(".gitignore", b".env\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    repo.write(".env", b"SECRET=1\n")
+    gate = b'max_new_file_size = 100\n[[gates]]\nname = "g"\nrun = "test ! -e bad"\n'
+    repo.write(".git-atomic.toml", gate)
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    claude_hook(repo, "s1", "UserPromptSubmit", prompt="go")
+    n = 1
+    if not first:
+        assert write(repo, n, "a.txt", b"a step\n") == ""
+        n += 1
+    said = write(repo, n, ".env", b"SECRET=agent\n")
+    assert "not protected (ignored): .env" in said, said
+    oid = said.rsplit("git cat-file -p ", 1)[1].split()[0].strip("`).;")
+    assert repo.git("cat-file", "-p", oid) == "SECRET=1\n"
+    said = write(repo, n + 1, "big.bin", BIG)
+    assert "not protected (larger than max_new_file_size): big.bin" in said, said
+    assert write(repo, n + 2, "bad", b"x\n") == ""
+    answer = json.loads(claude_hook(repo, "s1", "Stop").stdout)
+    assert answer["decision"] == "block", answer
+    assert not repo.exists("bad") and not repo.exists("a.txt")
+    assert repo.read(".env") == b"SECRET=agent\n" and repo.read("big.bin") == BIG
