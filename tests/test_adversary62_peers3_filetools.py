@@ -11,11 +11,13 @@ over an ignored file of yours was unsaid too. The oracle: each call's answer and
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
-from testing.agents import claude_hook, write_call
+from testing.agents import claude_hook, platform_hook, write_call
 from testing.gitrepo import GitRepo
+from tests.test_adversary58_agents_outside import OTHER_EVENTS, _other_call
 
 BIG = b"x" * 300  # over the budget below
 
@@ -60,3 +62,28 @@ def test_a_write_no_checkpoint_holds_is_said_at_its_call(repo: GitRepo, first: b
     assert answer["decision"] == "block", answer
     assert not repo.exists("bad") and not repo.exists("a.txt")
     assert repo.read(".env") == b"SECRET=agent\n" and repo.read("big.bin") == BIG
+
+
+def test_other_platforms_file_tools_writing_an_ignored_file_are_told(repo: GitRepo) -> None:
+    """google-gemini/gemini-cli#1761 and #11243 are Gemini CLI's own: its `write_file` over
+    your ignored `.env` (and Codex's `apply_patch`, which names its files in a patch) is told
+    at its `AfterTool`/`PostToolUse`, with the blob of the bytes before; before, only Claude
+    Code's file tools were. A write of a tracked file says nothing of it."""
+    repo.write(".gitignore", b".env\n")
+    repo.git("add", ".gitignore")
+    repo.git("commit", "-qm", "rules")
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b".git-atomic.toml\n")
+    repo.write(".git-atomic.toml", b'[[gates]]\nname = "g"\nrun = "true"\n')
+    for platform in ("gemini", "codex"):
+        repo.write(".env", b"S=1\n")
+        before, after = OTHER_EVENTS[platform]
+        for target, told in ((repo.path / ".env", True), (repo.path / "README", False)):
+            platform_hook(repo, platform, before, _other_call(platform, repo, target, before))
+            target.write_bytes(b"after\n")
+            ran = platform_hook(repo, platform, after, _other_call(platform, repo, target, after))
+            said = ran.stdout + ran.stderr
+            assert ("not protected (ignored): .env" in said) == told, (platform, said)
+            if told:
+                oid = re.findall(r"git cat-file -p ([0-9a-f]{40})", said)[-1]
+                assert repo.git("cat-file", "-p", oid) == "S=1\n"
+        repo.git("checkout", "--", "README")

@@ -111,7 +111,9 @@ def before(repo: git.Repo, platform: str, call: Call) -> str:
                 record.window_before == "" and not record.in_flight
             )
             if opening or record.window_before == turnsteps.FILES_NOTED:
-                record = turnsteps.start_window(repo, record, call.paths, opening=opening)
+                record = turnsteps.start_window(
+                    repo, record, call.paths, opening=opening, named=call.named
+                )
             slot.write(turnsteps.claiming(_joined(record, call), repo, call.paths, opening=opening))
         return ""
     except AtomicError as exc:
@@ -157,10 +159,10 @@ def after(repo: git.Repo, call: Call) -> str:
                 forget_mark(repo, record, mark)
             if not record.in_flight and record.window_before is not None:
                 record = turnsteps.close_window(repo, record)
-            unheld = record.extra.get(turnsteps.UNHELD)
+            unheld = record.extra.get(turnkeys.UNHELD)
             ignored = record.extra.get(turnkeys.IGNORED_WRITTEN)
             if unheld or ignored:
-                told = (turnsteps.UNHELD, turnkeys.IGNORED_WRITTEN)
+                told = (turnkeys.UNHELD, turnkeys.IGNORED_WRITTEN)
                 extra = {k: v for k, v in record.extra.items() if k not in told}
                 record = records.replace(record, extra=extra)
             slot.write(record)

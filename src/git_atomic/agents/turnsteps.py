@@ -144,7 +144,8 @@ def close_window(
     record = records.replace(record, extra=unmarked)
     known = record.extra.get(WINDOW_STATE)
     record = turnbeside.written_in(repo, record, known)
-    if at is None and claims is not None and (after.too_large or IGNORED_BEFORE in record.extra):
+    large = claims is not None and after.too_large  # (a claimed window's: turnunheld)
+    if at is None and (large or IGNORED_BEFORE in record.extra):
         from git_atomic.agents import turnunheld  # (a window of file tools that wrote such files)
 
         record = turnunheld.claimed(repo, record, after, claims, str(before_sha or ""))
@@ -195,9 +196,6 @@ def close_window(
     return records.replace(record, steps=(*record.steps, *parts))
 
 
-UNHELD: Final = turnkeys.UNHELD  # (turn.after reads it)
-
-
 def _quiet(record: Record, known: object, after: checkpoint.Snapshot) -> Record:
     """The record with a window that is no step kept as a span of its calls (QUIET_WINDOWS):
     a call that only installed a git hook (`pre-commit install`) or left a lock made it
@@ -244,7 +242,12 @@ ASKED_KIND: Final = "window_asked_kind"  # what the call waits for (`turn.Asked`
 
 
 def start_window(
-    repo: git.Repo, record: Record, paths: tuple[str, ...] | None, *, opening: bool
+    repo: git.Repo,
+    record: Record,
+    paths: tuple[str, ...] | None,
+    *,
+    opening: bool,
+    named: tuple[str, ...] = (),
 ) -> Record:
     """A call opens a window (`opening`) or joins one that noted files only. Until the turn
     has a step, a window takes its checkpoint: the first step's start is the state the turn
@@ -264,10 +267,10 @@ def start_window(
         gitlinks.refuse_found(repo.git_dir, repo.common_dir)  # a link in refs is yours
     record, before = capture(repo, record, "before")
     taken = time.time()
-    if paths and before.commit:  # a file tool's: an ignored file it names is told if written
+    if (paths or named) and before.commit:  # a file tool's: its ignored files told if written
         from git_atomic.agents import turnunheld
 
-        record = turnunheld.ignored_before(repo, record, before, paths)
+        record = turnunheld.ignored_before(repo, record, before, paths or named)
     if opening and not record.steps and not pending_of(record):
         # The turn's start, its PRE-OP: the branches' reflogs, for a take-back that makes one
         # its calls deleted or renamed again (reflogkeep.py), imported only here.

@@ -76,15 +76,20 @@ def ignored_before(
 
 
 def claimed(
-    repo: git.Repo, record: Record, after: checkpoint.Snapshot, claims: Sequence[str], opened: str
+    repo: git.Repo,
+    record: Record,
+    after: checkpoint.Snapshot,
+    claims: Sequence[str] | None,
+    opened: str,
 ) -> Record:
-    """At the close of a window of file tools (its start `opened`: a checkpoint, or
-    FILES_NOTED): the named files that are new over the budget, and the ignored ones noted at
-    its start whose bytes changed, to tell."""
+    """At the close of a window (its start `opened`: a checkpoint, or FILES_NOTED) of file
+    tools that claim their files (`claims`: Claude Code's) or name them (other platforms',
+    None): the claimed files that are new over the budget, and the ignored ones noted at its
+    start whose bytes changed, to tell."""
     from git_atomic.engine import checkpoint
 
-    wanted = {os.fsencode(p) for p in claims}
-    if after.too_large:
+    wanted = {os.fsencode(p) for p in claims or ()}
+    if after.too_large and claims is not None:
         now = checkpoint.load_too_large(repo, after) & wanted
         if now and opened and opened != turnkeys.FILES_NOTED:
             was = checkpoint.load(repo, opened)
@@ -94,7 +99,7 @@ def claimed(
     if not isinstance(noted, list) or not noted:
         return record
     pairs = [(str(p[0]), str(p[1])) for p in noted if isinstance(p, list) and len(p) == 2]
-    pairs = [(p, b) for p, b in pairs if os.fsencode(p) in wanted]
+    pairs = [(p, b) for p, b in pairs if claims is None or os.fsencode(p) in wanted]
     if not pairs:
         return record
     current = turnfiles.noted_files(repo, tuple(os.path.join(repo.root, p) for p, _ in pairs))
