@@ -9,7 +9,7 @@ import itertools
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from git_atomic.core import process
 from git_atomic.engine import gitdirfiles, objectformat, reflisting
@@ -19,6 +19,26 @@ if TYPE_CHECKING:
     from git_atomic.engine.quarantine import Quarantine
 
 _scratch_names = itertools.count()
+
+# The commands of ours that compare trees, the index and the worktree. Each of them, plumbing
+# too, leaves out a submodule whose `submodule.<name>.ignore` is `all` (in `.gitmodules` or the
+# configuration: git's t7506-status-submodule): an operation's change to that gitlink in the
+# index was in no change listed, and every rollback left it. They are told to see every one.
+_COMPARES: Final = frozenset({"diff", "diff-files", "diff-index", "diff-tree"})
+
+
+def every_submodule(args: tuple[str, ...]) -> tuple[str, ...]:
+    """`args` (a git command, past git's own options) with `--ignore-submodules=none` after a
+    command of _COMPARES that does not say how to treat submodules itself."""
+    at = 0
+    while at < len(args) and args[at].startswith("-"):
+        at += 2 if args[at] in ("-c", "-C") else 1
+    if at >= len(args) or args[at] not in _COMPARES:
+        return args
+    options = args[at + 1 : args.index("--")] if "--" in args[at + 1 :] else args[at + 1 :]
+    if any(a.startswith("--ignore-submodules") for a in options):
+        return args
+    return (*args[: at + 1], "--ignore-submodules=none", *args[at + 1 :])
 
 
 class RepoRunner(RepoConfig):
@@ -96,7 +116,7 @@ class RepoRunner(RepoConfig):
         if self.listed is not None and not reflisting.keeps(args):
             self.listed = None  # a command that may move a ref: the listing is no longer known
         return process.git(
-            (*(self.lenient_filters() if filters else self.no_filters()), *args),
+            (*(self.lenient_filters() if filters else self.no_filters()), *every_submodule(args)),
             cwd=self.root,
             input=input,
             env=self._env(env),
@@ -133,7 +153,7 @@ class RepoRunner(RepoConfig):
     ) -> process.Background:
         """Start a git command that runs while this process does other work."""
         return process.Background(
-            (*self.no_filters(), *args),
+            (*self.no_filters(), *every_submodule(args)),
             cwd=self.root,
             env=self._env(env),
             input=input,

@@ -1,0 +1,64 @@
+"""t7506-status-submodule: a submodule git is told to ignore (`submodule.<name>.ignore = all`,
+in `.gitmodules` or the configuration). Git leaves such a gitlink out of every comparison,
+plumbing too (`diff-tree`, `diff-index`, `diff-files`: a change to it, an add, a removal), so an
+operation's change to it in the index was in no change git-atomic listed: a failed run, an
+agent turn's take-back, `rollback --op`, `abort` and `recover` each left the index's gitlink
+at the operation's commit (the state before had another). Our comparisons now see every
+submodule (gitrunner.every_submodule), whatever the configuration says; `diff.ignoreSubmodules`
+(read by porcelain only) never hid it. Oracle: the raw index entries (`ls-files -s`), the disk,
+refs, through the matrix of tests/test_adversary59_git_merges.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import test_adversary59_git_merges as merges
+import test_git_cases_more as more
+
+SUB = r"""[ -d ../up ] || { git init -q -b main ../up; (cd ../up; printf 's\n' > s; git add s
+git commit -qm s); }
+git -c protocol.file.allow=always submodule -q add ../up sub; git commit -qm sub"""
+YOURS = "\nprintf 'w\\n' > wip; printf 'dirty\\n' >> README"
+IN_CONFIG = SUB + "\ngit config submodule.sub.ignore all" + YOURS
+STAGE_HEAD = "git update-index --cacheinfo 160000,$(git rev-parse HEAD),sub"
+
+CASES = [
+    # the gitlink moved in the index (to a commit the submodule lacks: git-atomic never
+    # checks a submodule out, the index alone)
+    more.Case(
+        "config-gitlink-moved",
+        IN_CONFIG,
+        STAGE_HEAD + "; printf 'x\\n' > x",
+        flavours=("shadow", "turn", "effect", "begin", "recover"),
+    ),
+    # taken out of the index, and `.gitmodules` telling git to ignore it set by the operation
+    more.Case(
+        "gitmodules-set-by-the-op-gitlink-removed",
+        SUB + YOURS,
+        r"""git config -f .gitmodules submodule.sub.ignore all; git add .gitmodules
+git rm -q --cached sub""",
+        flavours=("shadow",),
+        undo=False,
+    ),
+    # `.gitmodules` says it, committed before; the operation commits the moved gitlink
+    more.Case(
+        "gitmodules-committed-gitlink-committed",
+        SUB
+        + "\ngit config -f .gitmodules submodule.sub.ignore all; git commit -qm ign .gitmodules"
+        + YOURS,
+        STAGE_HEAD + "; git commit -qm bump",
+        flavours=("shadow", "turn"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "flavour"),
+    [pytest.param(c, f, id=f"{c.name}-{f}") for c in CASES for f in c.flavours],
+)
+def test_ignored_submodule_gitlink_taken_back(
+    tmp_path: Path, case: more.Case, flavour: str
+) -> None:
+    merges.RUN[flavour](tmp_path, case)
