@@ -5,7 +5,13 @@ operation's change to it in the index was in no change git-atomic listed: a fail
 agent turn's take-back, `rollback --op`, `abort` and `recover` each left the index's gitlink
 at the operation's commit (the state before had another). Our comparisons now see every
 submodule (gitrunner.every_submodule), whatever the configuration says; `diff.ignoreSubmodules`
-(read by porcelain only) never hid it. Oracle: the raw index entries (`ls-files -s`), the disk,
+(read by porcelain only) never hid it.
+
+The same reading made a `.gitmodules` git cannot parse (the operation's, or yours before it:
+t7400's invalid ones) fail every capture and rollback (`git diff-tree -r failed: fatal: bad
+config line 2 in file .gitmodules`): a failed run, a turn, `rollback --op`, `begin` and commits
+mode each stopped there. Told to see every submodule, git reads no `.gitmodules` for a
+comparison. Oracle: the raw index entries (`ls-files -s`), the disk,
 refs, through the matrix of tests/test_adversary59_git_merges.py.
 """
 
@@ -22,6 +28,7 @@ git commit -qm s); }
 git -c protocol.file.allow=always submodule -q add ../up sub; git commit -qm sub"""
 YOURS = "\nprintf 'w\\n' > wip; printf 'dirty\\n' >> README"
 IN_CONFIG = SUB + "\ngit config submodule.sub.ignore all" + YOURS
+BAD_GITMODULES = r"""printf '[submodule "sub"\n\tpath = sub\n' > .gitmodules"""  # no `]`
 STAGE_HEAD = "git update-index --cacheinfo 160000,$(git rev-parse HEAD),sub"
 
 CASES = [
@@ -50,6 +57,20 @@ git rm -q --cached sub""",
         + YOURS,
         STAGE_HEAD + "; git commit -qm bump",
         flavours=("shadow", "turn"),
+    ),
+    # a `.gitmodules` git cannot parse, written by the operation (with the gitlink moved) and
+    # yours, before it
+    more.Case(
+        "gitmodules-unparsable-by-the-op",
+        SUB + YOURS,
+        BAD_GITMODULES + "; " + STAGE_HEAD,
+        flavours=("shadow", "turn", "effect", "commits"),
+    ),
+    more.Case(
+        "gitmodules-unparsable-yours",
+        SUB + YOURS + "\n" + BAD_GITMODULES,
+        STAGE_HEAD + "; printf 'x\\n' > x",
+        flavours=("begin",),
     ),
 ]
 
