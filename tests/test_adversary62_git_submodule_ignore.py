@@ -11,8 +11,11 @@ The same reading made a `.gitmodules` git cannot parse (the operation's, or your
 t7400's invalid ones) fail every capture and rollback (`git diff-tree -r failed: fatal: bad
 config line 2 in file .gitmodules`): a failed run, a turn, `rollback --op`, `begin` and commits
 mode each stopped there. Told to see every submodule, git reads no `.gitmodules` for a
-comparison. Oracle: the raw index entries (`ls-files -s`), the disk,
-refs, through the matrix of tests/test_adversary59_git_merges.py.
+comparison; nor the `submodule.<name>.ignore` of the configuration, whose unknown value
+(`bogus`) failed them alike (`fatal: bad --ignore-submodules argument: bogus`).
+
+Oracle: the raw index entries (`ls-files -s`), the disk, refs, through the matrix of
+tests/test_adversary59_git_merges.py.
 """
 
 from __future__ import annotations
@@ -57,6 +60,13 @@ git rm -q --cached sub""",
         + YOURS,
         STAGE_HEAD + "; git commit -qm bump",
         flavours=("shadow", "turn"),
+    ),
+    # a value git dies on (`fatal: bad --ignore-submodules argument: bogus`) where it reads it
+    more.Case(
+        "config-ignore-value-unknown",
+        SUB + "\ngit config submodule.sub.ignore bogus" + YOURS,
+        STAGE_HEAD + "; printf 'x\\n' > x",
+        flavours=("shadow", "effect"),
     ),
     # a `.gitmodules` git cannot parse, written by the operation (with the gitlink moved) and
     # yours, before it
