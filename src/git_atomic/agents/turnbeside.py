@@ -64,7 +64,8 @@ def beside_now(repo: git.Repo, branches: Iterable[str] | None = None) -> dict[st
         from git_atomic.engine import worktreelocks  # their locks: a lstat each
 
         noted[_LOCKS] = worktreelocks.note(repo, names.values())
-    if os.path.lexists(repo.root / ".gitmodules"):
+    # (`modules/` too: a sparse checkout may leave `.gitmodules` out of the worktree, t7418)
+    if os.path.lexists(repo.root / ".gitmodules") or os.path.lexists(repo.common_dir / "modules"):
         from git_atomic.ops import submodulesnoted
 
         noted["submodules"] = submodulesnoted.note_on_disk(repo)

@@ -59,7 +59,10 @@ def note_at_begin(repo: Repo, detail: dict[str, object]) -> None:
     absent = gitfolders.absent_common(repo.common_dir)  # (`git replace`'s refs/replace/)
     if absent:
         detail[gitfolders.COMMON_ABSENT] = absent
-    if os.path.lexists(repo.root / ".gitmodules"):  # the submodules checked out
+    # The submodules checked out: where there is a `.gitmodules`, or their git dirs (a sparse
+    # checkout may leave `.gitmodules` out of the worktree: git reads the index's, as `note`
+    # does; t7418). Two lstat calls: no git process where there is neither.
+    if os.path.lexists(repo.root / ".gitmodules") or os.path.lexists(repo.common_dir / "modules"):
         from git_atomic.ops import submodulesnoted
 
         detail[submodulesnoted.KEY] = submodulesnoted.note(repo)

@@ -22,8 +22,12 @@ _SHOWN_AT_MOST: Final = 3
 def written_into(private: Repo) -> list[str]:
     """One line for each submodule (a `path` of the index's `.gitmodules`) whose folder in the
     private worktree holds anything: what the command wrote there."""
-    if not os.path.lexists(private.root / ".gitmodules"):
-        return []  # (one lstat: the usual run has no submodule)
+    # (one lstat: the usual run has no submodule; a sparse checkout, whose patterns the private
+    # worktree is given, may leave `.gitmodules` out of it: the index's is read, t7418)
+    if not os.path.lexists(private.root / ".gitmodules") and not private.config_bool(
+        "core.sparsecheckout"
+    ):
+        return []
     listed = private.run(
         "config", "-z", "--blob", ":.gitmodules", "--get-regexp", r"^submodule\..*\.path$",
         check=False,
