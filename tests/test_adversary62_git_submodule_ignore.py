@@ -1,7 +1,8 @@
 """t7506-status-submodule: a submodule git is told to ignore (`submodule.<name>.ignore = all`,
 in `.gitmodules` or the configuration). Git leaves such a gitlink out of every comparison,
 plumbing too (`diff-tree`, `diff-index`, `diff-files`: a change to it, an add, a removal), so an
-operation's change to it in the index was in no change git-atomic listed: a failed run, an
+operation's change to it in the index (moved, removed and added again, the submodule
+moved by `git mv`) was in no change git-atomic listed: a failed run, an
 agent turn's take-back, `rollback --op`, `abort` and `recover` each left the index's gitlink
 at the operation's commit (the state before had another). Our comparisons now see every
 submodule (gitrunner.every_submodule), whatever the configuration says; `diff.ignoreSubmodules`
@@ -32,6 +33,11 @@ git -c protocol.file.allow=always submodule -q add ../up sub; git commit -qm sub
 YOURS = "\nprintf 'w\\n' > wip; printf 'dirty\\n' >> README"
 IN_CONFIG = SUB + "\ngit config submodule.sub.ignore all" + YOURS
 BAD_GITMODULES = r"""printf '[submodule "sub"\n\tpath = sub\n' > .gitmodules"""  # no `]`
+IN_GITMODULES = (
+    SUB
+    + "\ngit config -f .gitmodules submodule.sub.ignore all; git commit -qm ign .gitmodules"
+    + YOURS
+)
 STAGE_HEAD = "git update-index --cacheinfo 160000,$(git rev-parse HEAD),sub"
 
 CASES = [
@@ -60,6 +66,22 @@ git rm -q --cached sub""",
         + YOURS,
         STAGE_HEAD + "; git commit -qm bump",
         flavours=("shadow", "turn"),
+    ),
+    # moved (`git mv`: the gitlink and `.gitmodules`' path, the folder), and taken out of the
+    # index then added again at another commit, each committed
+    more.Case(
+        "gitmodules-committed-submodule-moved",
+        IN_GITMODULES,
+        "git mv sub sub2; git commit -qm mv",
+        flavours=("shadow", "commits"),
+    ),
+    more.Case(
+        "gitmodules-committed-removed-and-added-again",
+        IN_GITMODULES,
+        "git rm -q --cached sub; "
+        + STAGE_HEAD.replace("--cacheinfo", "--add --cacheinfo")
+        + "; git commit -qm again",
+        flavours=("effect",),
     ),
     # a value git dies on (`fatal: bad --ignore-submodules argument: bogus`) where it reads it
     more.Case(
