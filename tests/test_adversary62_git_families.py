@@ -8,27 +8,27 @@ the state it leaves:
   `rebase-apply/`, REBASE_HEAD), undone whole and through `emergency`; quit within the
   operation (REBASE_HEAD left, HEAD detached); t3412-rebase-root (`--root --onto` an unrelated
   branch, `--autostash`);
-- t3502-t3510 cherry-pick: one stopped (CHERRY_PICK_HEAD), a range stopped (`sequencer/`),
-  `--skip`, `--ff`;
-- t7602-merge-octopus (clean, and stopped on its last head: a MERGE_HEAD of three lines),
+- t3507-t3510 cherry-pick: one stopped (CHERRY_PICK_HEAD), a range stopped (`sequencer/`),
+  t3506's `--ff`;
+- t7602-merge-octopus (stopped on its last head: a MERGE_HEAD of three lines),
   t7605-merge-resolve (stopped: its markers name git's temporary files, so only `emergency`
   and `undo`, which need no twin, compare them), t7607-merge-overwrite (refused over your
   untracked file, then made with it moved aside), t6428 (a merge in a sparse checkout stopped
   outside the patterns);
-- t7101/t7106/t7107/t7111 reset: `--hard` taking folders away, on an unborn branch (and its
-  first commit, in commits mode),
-  `--pathspec-from-file` with NULs, `--keep` then `--merge`;
-- t4114/t4127 apply: typechanges by `--index`, `--3way`;
+- t7101/t7106/t7111 reset: `--hard` taking folders away, the first commit on an unborn
+  branch in commits mode, `--keep` then `--merge`;
+- t4114 apply: typechanges by `--index`;
 - t7423-submodule-symlinks: a submodule's parent folder replaced by a link out of the worktree
   (the folder outside compared too: never written).
 
 Played, not kept (no defect, a state the cells above hold): `rebase --abort` within the
 operation, t3432's `--no-ff` and `--keep-base`, t3403's `--skip`, t3402's `-X theirs` and
 `--empty=drop`, t3421's `--rebase-merges` then linearised, t3504's `cherry-pick -n` of a range,
-t3506's `-m 1`, t7409's commit on a detached HEAD merged by `-s resolve`, t6435's file present
-outside the sparse patterns, t7106's `reset --hard` on an unborn branch,
-t4120's `apply --index --directory` from a subfolder, t7407/t7411's submodule `foreach`,
-`summary`, `set-url`, `set-branch` and `sync`.
+t3506's `-m 1`, t3502's `--skip`, t7602's clean octopus, t7107's `reset --pathspec-from-file`
+with NULs, t7106's `reset` and `reset --hard` on an unborn branch, t4127's `apply --3way`,
+t7409's commit on a detached HEAD merged by `-s resolve`, t6435's file present outside the
+sparse patterns, t4120's `apply --index --directory` from a subfolder, t7407/t7411's submodule
+`foreach`, `summary`, `set-url`, `set-branch` and `sync`.
 
 Found, documented already (docs/limits.md): the link of t7423 staged (`git add a`, the gitlink
 taken out of the index) leaves the submodule's folder empty after the rollback; an agent turn
@@ -36,7 +36,8 @@ or a run that leaves a cherry-pick or rebase stopped is not judged, or is rolled
 `rollback --op` of such a turn refuses (its change holds git's half-way state); ignored files
 the operation made or removed (t7521) stay as it left them.
 
-The defect found: tests/test_adversary62_git_submodule_ignore.py (t7506).
+The defects found: tests/test_adversary62_git_submodule_ignore.py (t7506, t7400) and
+tests/test_adversary62_git_sparse_gitmodules.py (t7418).
 """
 
 from __future__ import annotations
@@ -103,12 +104,6 @@ stopped(
     ("commits",),
 )
 case(
-    "t3502-cherry-pick-skip",
-    CONFLICT + YOURS,
-    "git cherry-pick side~3..side; git cherry-pick --skip; printf 'x\\n' > x",
-    ("effect",),
-)
-case(
     "t3506-cherry-pick-ff",
     r"""git checkout -qb ahead; printf 'a\n' > a; git add a; git commit -qm a; printf 'b\n' > b
 git add b; git commit -qm b; git checkout -q main"""
@@ -118,14 +113,6 @@ git add b; git commit -qm b; git checkout -q main"""
 )
 
 # --- merge ---------------------------------------------------------------------------------
-case(
-    "t7602-octopus",
-    r"""for b in b1 b2 b3; do git checkout -q -b $b main; printf "$b\n" > $b; git add $b
-git commit -qm $b; done; git checkout -q main"""
-    + YOURS,
-    "git merge -q --no-edit b1 b2 b3",
-    ("commits",),
-)
 OCTOPUS_STOPPED = (
     r"""printf '1\n2\n3\n' > f; git add f; git commit -qm base; git checkout -q -b b1 main
 printf 'b1\n2\n3\n' > f; git commit -qam b1; git checkout -q -b b2 main; printf 'g\n' > g
@@ -163,25 +150,10 @@ git commit -qm deep; mkdir -p p/q/empty"""
 )
 ORPHAN = "git checkout -q --orphan fresh; printf 'a\\n' > a; git add a" + YOURS
 case(
-    "t7106-reset-on-unborn",
-    ORPHAN,
-    "printf 'b\\n' > b; git add b; git reset -q -- a; git reset -q",
-    ("shadow",),
-)
-case(
     "t7106-first-commit-on-orphan",
     ORPHAN,
     "git commit -qm first -- a; git checkout -qb next; printf 'x\\n' > x; git add x",
     ("commits",),
-)
-case(
-    "t7107-reset-pathspec-from-file",
-    r"""printf 'a\n' > a; printf 'b\n' > 'b c'; git add -A; git commit -qm ab
-printf 'A\n' > a; printf 'B\n' > 'b c'; git add -A"""
-    + YOURS,
-    r"""printf 'a\0b c\0' | git reset -q --pathspec-from-file=- --pathspec-file-nul
-printf 'x\n' > x""",
-    ("begin",),
 )
 case(
     "t7111-reset-keep-and-merge",
@@ -199,14 +171,6 @@ git add -A; git diff --cached --binary HEAD > ../t.patch; git reset -q --hard"""
     + YOURS,
     "git apply --index ../t.patch; printf 'x\\n' > x",
     ("turn",),
-)
-case(
-    "t4127-apply-3way",
-    r"""seq 1 9 > f; git add f; git commit -qm f; seq 1 10 > f; git diff > ../p1
-git checkout -q f"""
-    + YOURS,
-    "git apply --3way ../p1; git apply --cached ../p1 || true; printf 'x\\n' > x",
-    ("shadow",),
 )
 
 # --- submodules ----------------------------------------------------------------------------
@@ -242,19 +206,19 @@ def _named(name: str) -> more.Case:
     "name", ["t3407-rebase-apply-stopped", "t3510-cherry-pick-sequence-stopped"]
 )
 def test_stopped_undone_whole(tmp_path: Path, name: str) -> None:
-    """The failed run of a rebase or a cherry-pick range that stopped, then `undo`: git's
-    state comes back as git left it (`rebase-apply/`, `sequencer/`, the stages)."""
+    """The failed run of a rebase that stopped, then `undo`: git's state comes back as git
+    left it (`rebase-apply/`, the stages)."""
     merges.test_stopped_merge_undone_whole(tmp_path, _named(name))
 
 
 @pytest.mark.parametrize(
     "name",
-    ["t3407-rebase-merge-stopped", "t7602-octopus-stopped", "t7605-merge-resolve-stopped"],
+    ["t3407-rebase-merge-stopped", "t7605-merge-resolve-stopped"],
 )
 def test_yours_stopped_through_emergency_and_undo(tmp_path: Path, name: str) -> None:
     """Yours stopped (no operation): `emergency` goes back to HEAD's commit, saving it all;
-    `undo` brings the stopped state back exactly (a rebase's folder; an octopus's MERGE_HEAD
-    of three heads; `-s resolve`'s markers, which name temporary files: no twin has them)."""
+    `undo` brings the stopped state back exactly (a rebase's folder; `-s resolve`'s markers,
+    which name temporary files: no twin has them)."""
     merges.test_your_stopped_merge_through_emergency_and_undo(tmp_path, _named(name))
 
 

@@ -13,9 +13,9 @@ or a `.gitmodules`, and checked out again as the rollback of any deinit says (do
 out of it too) named nothing of what the command wrote into a submodule's folder, which is not
 applied (tests/test_adversary53_isolate_submodules.py): it looked for `.gitmodules` on disk.
 
-Also played there, without a defect: the gitlink moved in the index, and a `.gitmodules`
-written into the worktree by the operation. Oracle: the disk (the submodule's folder, its
-`.git` file), the raw index entries, refs, through the matrix of
+Also played there, without a defect: the gitlink moved in the index (not kept), and a
+`.gitmodules` written into the worktree by the operation. Oracle: the disk (the submodule's
+folder, its `.git` file), the raw index entries, refs, through the matrix of
 tests/test_adversary59_git_merges.py.
 """
 
@@ -40,15 +40,8 @@ CASES = [
         "deinit",
         SPARSE,
         "git submodule deinit -q -f sub; printf 'x\\n' > x",
-        flavours=("shadow", "turn", "effect", "begin", "recover"),
+        flavours=("shadow", "turn", "begin"),
         undo=False,
-    ),
-    more.Case("gitlink-moved", SPARSE, MOVED + "; printf 'x\\n' > x", flavours=("commits",)),
-    more.Case(
-        "gitmodules-written-by-the-op",
-        SPARSE,
-        r"""printf '[submodule "sub"]\n\tpath = sub\n\turl = ../up\n' > .gitmodules; """ + MOVED,
-        flavours=("effect",),
     ),
 ]
 

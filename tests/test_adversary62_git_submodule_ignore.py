@@ -47,16 +47,7 @@ CASES = [
         "config-gitlink-moved",
         IN_CONFIG,
         STAGE_HEAD + "; printf 'x\\n' > x",
-        flavours=("shadow", "turn", "effect", "begin", "recover"),
-    ),
-    # taken out of the index, and `.gitmodules` telling git to ignore it set by the operation
-    more.Case(
-        "gitmodules-set-by-the-op-gitlink-removed",
-        SUB + YOURS,
-        r"""git config -f .gitmodules submodule.sub.ignore all; git add .gitmodules
-git rm -q --cached sub""",
-        flavours=("shadow",),
-        undo=False,
+        flavours=("shadow", "turn", "begin"),
     ),
     # `.gitmodules` says it, committed before; the operation commits the moved gitlink
     more.Case(
@@ -65,7 +56,7 @@ git rm -q --cached sub""",
         + "\ngit config -f .gitmodules submodule.sub.ignore all; git commit -qm ign .gitmodules"
         + YOURS,
         STAGE_HEAD + "; git commit -qm bump",
-        flavours=("shadow", "turn"),
+        flavours=("shadow",),
     ),
     # moved (`git mv`: the gitlink and `.gitmodules`' path, the folder), and taken out of the
     # index then added again at another commit, each committed
@@ -73,7 +64,7 @@ git rm -q --cached sub""",
         "gitmodules-committed-submodule-moved",
         IN_GITMODULES,
         "git mv sub sub2; git commit -qm mv",
-        flavours=("shadow", "commits"),
+        flavours=("commits",),
     ),
     more.Case(
         "gitmodules-committed-removed-and-added-again",
@@ -88,7 +79,7 @@ git rm -q --cached sub""",
         "config-ignore-value-unknown",
         SUB + "\ngit config submodule.sub.ignore bogus" + YOURS,
         STAGE_HEAD + "; printf 'x\\n' > x",
-        flavours=("shadow", "effect"),
+        flavours=("shadow",),
     ),
     # a `.gitmodules` git cannot parse, written by the operation (with the gitlink moved) and
     # yours, before it
@@ -96,7 +87,7 @@ git rm -q --cached sub""",
         "gitmodules-unparsable-by-the-op",
         SUB + YOURS,
         BAD_GITMODULES + "; " + STAGE_HEAD,
-        flavours=("shadow", "turn", "effect", "commits"),
+        flavours=("turn", "effect"),
     ),
     more.Case(
         "gitmodules-unparsable-yours",
