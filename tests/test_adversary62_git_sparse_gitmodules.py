@@ -11,7 +11,9 @@ or a `.gitmodules`, and checked out again as the rollback of any deinit says (do
 
 `run --isolate` there (its private worktree is given the sparse patterns, `.gitmodules` left
 out of it too) named nothing of what the command wrote into a submodule's folder, which is not
-applied (tests/test_adversary53_isolate_submodules.py): it looked for `.gitmodules` on disk.
+applied (tests/test_adversary53_isolate_submodules.py): it looked for `.gitmodules` on disk;
+so did the rollback that names what an operation wrote into the folder of a submodule not
+checked out (it said "it had changed nothing").
 
 Also played there, without a defect: the gitlink moved in the index (not kept), and a
 `.gitmodules` written into the worktree by the operation. Oracle: the disk (the submodule's
@@ -65,3 +67,14 @@ def test_isolated_write_into_a_submodule_named(tmp_path: Path) -> None:
     assert "sub: the command wrote into this submodule's folder (new)" in res.stderr, res.stderr
     assert (repo.path / "y").read_bytes() == b"y\n"
     assert not (repo.path / "sub" / "new").exists()
+
+
+def test_files_written_into_a_submodule_not_checked_out_named(tmp_path: Path) -> None:
+    """A submodule not checked out (de-initialised before), `.gitmodules` out of the sparse
+    checkout: what a failed run wrote into its folder is in no checkpoint and stays, and the
+    rollback names it (docs/limits.md); it said "it had changed nothing"."""
+    repo = base.made(tmp_path, "repo", SPARSE + "\ngit submodule deinit -q -f sub")
+    res = repo.atomic("run", "--", "sh", "-c", "echo f > sub/f; exit 1")
+    assert res.returncode == 1, res.stderr
+    assert "sub: a submodule with no .git in its folder" in res.stderr, res.stderr
+    assert "(f)" in res.stderr and "changed nothing" not in res.stderr, res.stderr

@@ -48,16 +48,22 @@ def _submodules_without_git(repo: Repo, target: Snapshot, outcome: Outcome) -> N
     """A submodule of the target whose folder holds something but no `.git`: an operation that
     removed its `.git` file alone is no change to git (it does not look into a gitlink's
     folder), and a nested repository's `.git` is never captured, so it does not come back."""
+    blob = f"{target.files_tree}:.gitmodules"
     try:
         if not stat.S_ISREG(os.lstat(repo.root / ".gitmodules").st_mode):
             return
     except OSError:
-        return  # no submodules: not a process more
+        # None on disk: no submodules, not a process more; but for a sparse checkout, which
+        # may leave it out of the worktree, and so out of the checkpoint's files: the index's,
+        # as git reads it then (t7418).
+        if not repo.config_bool("core.sparsecheckout"):
+            return
+        blob = ":.gitmodules"
     listed = repo.run(
         "config",
         "-z",
         "--blob",
-        f"{target.files_tree}:.gitmodules",
+        blob,
         "--get-regexp",
         r"^submodule\..*\.path$",
         check=False,
