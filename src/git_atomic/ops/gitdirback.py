@@ -173,7 +173,7 @@ def put_back_git_files(
             done.append(GRAFTS_SAID[bool(text)])
             if changed is not None and was is not None:  # (COMMIT_EDITMSG: `undo` leaves yours)
                 changed[key] = [was, text]
-    if "submodules" in details:  # noted where there was a .gitmodules, even none checked out
+    if "submodules" in details:  # noted where there was a .gitmodules or modules/, even none out
         from git_atomic.ops import submodulesback
 
         said = submodulesback.put_back(repo, details, end)

@@ -7,13 +7,14 @@ empty folder is an unpopulated submodule), so no checkpoint sees a change, and i
 said "it had changed nothing" while the submodule's checkout was gone.
 
 An operation notes, when it begins, each submodule that is checked out (its folder's `.git`
-file, which names its git dir) where the repository has a `.gitmodules`. One whose `.git` is
-a folder of its own (a repository that was there before `git submodule add`, one an older git
-cloned) is noted with the `.git` file git writes when it moves that folder to `modules/<name>`
-(`absorbgitdirs`; `deinit` does so before it empties the folder): its files changed while the
-operation ran are named from the folder where the git dir is, and one emptied is checked out
-again from `modules/<name>`, as one with a `.git` file is. Its rollback (and a
-later one that takes its effect back, and `recover`) writes that `.git` file again into a
+file, which names its git dir) where the repository has a `.gitmodules` or submodules' git
+dirs (`modules/`: a sparse checkout may leave `.gitmodules` out of the worktree). One whose
+`.git` is a folder of its own (a repository that was there before `git submodule add`, one
+an older git cloned) is noted with the `.git` file git writes when it moves that folder to
+`modules/<name>` (`absorbgitdirs`; `deinit` does so before it empties the folder): its files
+changed while the operation ran are named from the folder where the git dir is, and one
+emptied is checked out again from `modules/<name>`, as one with a `.git` file is. Its rollback
+(and a later one that takes its effect back, and `recover`) writes that `.git` file again into a
 folder that is empty now and checks the submodule's files out from its own index
 (`checkout-index`: what it had staged, as deinit left its git dir), and says so. Where the
 folder holds its files but no `.git` (`rm sub/.git`: git sees no change, never looking into a
