@@ -106,14 +106,18 @@ class GitError(AtomicError):
     exit_code = Exit.REFUSED
 
     def __init__(self, argv: list[str], returncode: int, stdout: bytes, stderr: bytes) -> None:
-        # Not git's advice (`hint: Disable this message with ...`): its last line that says
-        # what went wrong.
+        # Not git's advice (`hint: Disable this message with ...`, or the paragraph a lock's
+        # refusal ends with: "remove the file manually to continue."): its last `fatal:` line,
+        # else its last `error:` line, else its last line, which says what went wrong.
         detail = [
             line
             for line in stderr.decode("utf-8", "replace").strip().splitlines()
             if line.strip() and not line.startswith("hint:")
         ]
-        last = detail[-1] if detail else f"exit status {returncode}"
+        fatal = [x for x in detail if x.startswith("fatal: ")]
+        errors = [x for x in detail if x.startswith("error: ")]
+        said = fatal or errors or detail
+        last = said[-1] if said else f"exit status {returncode}"
         super().__init__(f"git {' '.join(_command(argv)[:2])} failed: {last}")
         self.argv = argv
         self.returncode = returncode

@@ -125,7 +125,7 @@ def git_locks(repo: Repo) -> list[Path]:
     places += [p for kind in _IN_PROGRESS_REFS for p in _locks_below(repo.git_dir, kind)]
     seen: list[Path] = []
     for place in places:
-        if place not in seen and os.path.lexists(place) and _folders_own(repo, place):
+        if place not in seen and os.path.lexists(place) and folders_own(repo, place):
             seen.append(place)
     return seen
 
@@ -149,7 +149,7 @@ def _locks_below(git_dir: Path, kind: str) -> list[Path]:
     return found
 
 
-def _folders_own(repo: Repo, lock: Path) -> bool:
+def folders_own(repo: Repo, lock: Path) -> bool:
     """Whether each folder from the git dir down to `lock` is a folder, not a link: a lock
     beyond a link (`refs/heads/team` linked elsewhere) is outside the repository, never ours
     to remove. (A few lstat calls, where a lock is there.)"""

@@ -7,13 +7,21 @@ reset that loses it: gitbutlerapp/gitbutler#15832). Our commits run no hooks, so
 refusal would never come: a commit on your branch (commits mode, an agent turn's, an isolated
 run's) is refused here instead, in one line, before anything changes. HEAD is read from its
 file (git.head_text: never through a link), no process started.
+
+Nor must one land on a branch git has locked: a `reference-transaction` hook runs while its
+git holds `HEAD.lock` and the branch's lock, and a lock a git killed half way left stays. A
+run in commits mode there ran the command, then failed to move the branch and rolled back,
+with git's closing advice for its one line ("remove the file manually to continue": a
+running git's lock). Refused before anything runs instead, naming the lock and who may hold
+it (a few lstat calls where there is no lock).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Final
 
-from git_atomic.core.errors import UsageError
+from git_atomic.core.errors import BusyError, UsageError
 from git_atomic.engine.git import Repo, head_text
 
 # The branch (as HEAD names it) and the tool that manages it.
@@ -36,3 +44,34 @@ def refuse_commits_on_managed(repo: Repo) -> None:
         f"hook refuses commits there, and git-atomic runs no hooks): use --history shadow, "
         f"or a branch of your own"
     )
+
+
+def refuse_commits_past_a_lock(repo: Repo) -> None:
+    """Raise BusyError (exit 3) where HEAD's lock or its branch's is there and not let go of
+    within git's grace: a commit of ours could not move the branch."""
+    text = head_text(repo.git_dir)
+    locks = [repo.git_dir / "HEAD.lock"]
+    if text.startswith("ref: refs/heads/"):
+        locks.append(repo.common_dir / f"{text[5:]}.lock")
+    found = [lock for lock in locks if os.path.lexists(lock)]
+    if not found:
+        return
+    from git_atomic.engine import gitlockheld
+
+    for lock in found:
+        if not gitlockheld.folders_own(repo, lock):
+            continue  # beyond a link: no lock of this repository's
+        who = gitlockheld.lock_holder_if_held(repo, lock)
+        if who is None:
+            continue  # let go of: that git is done
+        top = repo.git_dir if lock.name == "HEAD.lock" else repo.common_dir
+        held = (
+            f"which {who} holds (a hook of its may be what runs this): use --history shadow, "
+            "or run it again once that git is done"
+            if who
+            else "which no running git holds (one killed half way left it): remove it, or use "
+            "--history shadow"
+        )
+        raise BusyError(
+            f"commits mode cannot move the branch past .git/{lock.relative_to(top)}, {held}"
+        )
