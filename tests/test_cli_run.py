@@ -233,9 +233,10 @@ def test_a_current_folder_that_was_deleted(repo: GitRepo, args: list[str]) -> No
     assert repo.fingerprint().diff(before) == []
 
 
+# (not BISECT_LOG: `run` works in a bisect, for `git bisect run`:
+# tests/test_adversary62_callers_bisect.py)
 @pytest.mark.parametrize(
-    "state",
-    ["MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "BISECT_LOG", "rebase-merge", "rebase-apply"],
+    "state", ["MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "rebase-merge", "rebase-apply"]
 )
 def test_refused_while_git_waits_for_the_user(repo: GitRepo, state: str) -> None:
     path = repo.path / ".git" / state

@@ -31,6 +31,8 @@ from git_atomic.ops.rollbackop import ROLLBACK_FAILURES, rollback_op
 from git_atomic.ops.validation import validate_and_finish
 
 WAIT_LIMIT_S = 600.0
+# In an operation's details: it began in a bisect (`git bisect run git atomic run -- TEST`).
+_BISECTING = "in_bisect"
 
 
 def run(
@@ -65,10 +67,15 @@ def run(
             ok_exit=ok_exit,
         )
     with context.opened(
-        "run", wait=WAIT_LIMIT_S if wait else None, early=early, until_closed=wait
+        "run", wait=WAIT_LIMIT_S if wait else None, early=early, until_closed=wait, bisect_ok=True
     ) as ctx:
         config = load_config(ctx.repo.root)
         mode = HistoryMode.parse(history, what="--history") if history else config.history
+        bisecting = gitstate.in_progress(ctx.repo) == context.BISECT
+        # A commit would move HEAD off the commit bisect judges (`git bisect run` marks HEAD):
+        # in a bisect, a result is kept as in shadow mode, said after the outcome's line.
+        shadowed = bisecting and mode == HistoryMode.COMMITS
+        mode = HistoryMode.SHADOW if shadowed else mode
         specs = _runnable_gates(ctx, config, gates, no_gates=no_gates)
         op_name = name or os.path.basename(argv[0]) or "run"
         engine = Engine(ctx)
@@ -76,14 +83,30 @@ def run(
         command = _Command(argv, specs, timeout, json_out, all_gates, oks)
 
         def work() -> OpRow:
-            op = engine.begin(op_name, history=mode, kind=OpKind.RUN, argv=argv, keep_owner=True)
+            op = engine.begin(
+                op_name,
+                history=mode,
+                kind=OpKind.RUN,
+                argv=argv,
+                keep_owner=True,
+                detail={_BISECTING: True} if bisecting else None,
+            )
             return _execute(engine, op, lambda: _run_then_validate(engine, op, command))
 
         return conclude(
             ctx.journal,
             work,
             json_out=json_out,
-            tell=lambda op: output.tell_outcome(ctx.journal, op, repo=ctx.repo),
+            tell=lambda op: _tell(ctx, op, shadowed=shadowed),
+        )
+
+
+def _tell(ctx: context.Context, op: OpRow, *, shadowed: bool) -> None:
+    output.tell_outcome(ctx.journal, op, repo=ctx.repo)
+    if shadowed and op.status == OpStatus.COMMITTED:
+        output.say(
+            "git-atomic: a bisect is in progress: nothing was committed on the commit it "
+            "checked out (kept as with --history shadow)"
         )
 
 
@@ -241,6 +264,8 @@ def _what_it_left(engine: Engine, op: OpRow) -> FailedPhase | None:
             output.say(f"git-atomic: the command set {moved}")
             return FailedPhase.EXEC
     left = gitstate.in_progress(engine.repo)
+    if left == context.BISECT and op.details.get(_BISECTING):
+        left = None  # the bisect it ran in (`git bisect run`), not one it started
     if left is not None:
         # A merge or rebase waiting for the user is no state to validate or commit.
         output.say(f"git-atomic: the command left {left} in progress")
