@@ -117,12 +117,41 @@ class GitError(AtomicError):
         fatal = [x for x in detail if x.startswith("fatal: ")]
         errors = [x for x in detail if x.startswith("error: ")]
         said = fatal or errors or detail
-        last = said[-1] if said else f"exit status {returncode}"
+        last = said[-1] if said else _exit_status(returncode)
         super().__init__(f"git {' '.join(_command(argv)[:2])} failed: {last}")
         self.argv = argv
         self.returncode = returncode
         self.stdout = stdout
         self.stderr = stderr
+
+
+def _exit_status(returncode: int) -> str:
+    """How a git that said nothing ended: killed by a signal (a negative status) is named so;
+    past a file size limit (SIGXFSZ), that limit."""
+    import signal
+
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    if returncode == -getattr(signal, "SIGXFSZ", 0) and size_limit() is not None:
+        return f"stopped by {size_limit_said()}; raise it (`ulimit -f unlimited`)"
+    try:
+        return f"killed by {signal.Signals(-returncode).name}"
+    except ValueError:
+        return f"killed by signal {-returncode}"
+
+
+def size_limit() -> int | None:
+    """This process's file size limit (RLIMIT_FSIZE, `ulimit -f`) in bytes; None: none."""
+    try:
+        import resource
+    except ImportError:  # (not on Windows)
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def size_limit_said() -> str:
+    return f"the file size limit (`ulimit -f`: {size_limit()} bytes)"
 
 
 def _command(argv: list[str]) -> list[str]:
@@ -143,6 +172,18 @@ def system_refusal(exc: BaseException) -> AtomicError | None:
     import errno
 
     hint = "free some space on that disk, then run it again"
+    too_big = isinstance(exc, OSError) and exc.errno == errno.EFBIG
+    # A write past `ulimit -f` (which sqlite says as a disk I/O error): no disk is full.
+    sqlite_full = type(exc).__module__ == "sqlite3" and any(
+        words in str(exc) for words in ("disk is full", "disk I/O error")
+    )
+    if size_limit() is not None and (too_big or sqlite_full):
+        where = f" writing {exc.filename}" if isinstance(exc, OSError) and exc.filename else ""
+        return RefusedError(
+            f"{size_limit_said()} stopped a write{where} ({exc})",
+            hint="raise it (`ulimit -f unlimited`), then run it again (`git atomic status` "
+            "says whether an operation waits for `git atomic recover`)",
+        )
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         what = f"{exc.strerror}" + (f" writing {exc.filename}" if exc.filename else "")
     elif isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
