@@ -82,3 +82,34 @@ def test_a_run_in_a_bisect_rolls_back_to_bisects_state(repo: GitRepo, tmp_path: 
     # an operation in steps has no bisect run to answer: still refused
     res = repo.atomic("begin", "op", check=3)
     assert "bisect" in res.stderr and res.stderr.count("\n") == 1, res.stderr
+
+
+def test_rebase_exec_through_a_run_tests_each_commit(repo: GitRepo, tmp_path: Path) -> None:
+    """`git rebase -x 'git atomic run -- TEST'`: refused "a rebase is in progress" at the
+    first exec line, the rebase stopped there. Each exec now runs: a passing one's commit (commits
+    mode) is part of the rebased branch, as an exec's `git commit` is; the failing one is
+    rolled back and the rebase stops there, its state (rebase-merge/) and the files as the
+    last pick left them. `begin` in a rebase stopped there is still refused."""
+    for i in (1, 2, 3):
+        repo.write(f"n{i}", b"x\n")
+        repo.git("add", f"n{i}")
+        repo.git("commit", "-qm", f"c{i}")
+    env = git_atomic_on_path(tmp_path / "bin", repo.env)
+    test = "git atomic run -n fmt -- sh -c 'echo built > junk; echo f >> fmt; test ! -e n3'"
+    res = subprocess.run(
+        ["git", "rebase", "-q", "-x", test, "HEAD~2"],
+        cwd=repo.path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode != 0 and "Traceback" not in res.stderr, res.stderr
+    # stopped at c3's exec: c2's passed and committed its change, c3's rolled back
+    assert repo.git("log", "--format=%s", "HEAD").startswith("c3\nOP-EXEC: fmt"), res.stderr
+    assert repo.read("fmt") == b"f\n" and repo.read("junk") == b"built\n", res.stderr
+    assert (repo.path / ".git" / "rebase-merge").is_dir()
+    assert repo.git("status", "--porcelain") == ""
+    res = repo.atomic("begin", "op", check=3)
+    assert "rebase" in res.stderr and res.stderr.count("\n") == 1, res.stderr
+    repo.git("rebase", "--abort")
+    assert repo.git("log", "--format=%s", "main") == "c3\nc2\nc1\ninitial\n"

@@ -21,7 +21,7 @@ from git_atomic.core.errors import (
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus
-from git_atomic.engine import discovery, gitlinks, gitstate, indexerrors, layoutcheck
+from git_atomic.engine import discovery, git, gitlinks, gitstate, indexerrors, layoutcheck
 from git_atomic.engine.early import Early
 from git_atomic.ops import context, output, phasecommit
 from git_atomic.ops.conclude import conclude
@@ -31,8 +31,10 @@ from git_atomic.ops.rollbackop import ROLLBACK_FAILURES, rollback_op
 from git_atomic.ops.validation import validate_and_finish
 
 WAIT_LIMIT_S = 600.0
-# In an operation's details: it began in a bisect (`git bisect run git atomic run -- TEST`).
-_BISECTING = "in_bisect"
+# In an operation's details: the state of the git command that ran it between its steps (a
+# bisect, a rebase's exec: engine/gitdriving.py).
+_DRIVEN_BY = "driven_by"
+_BISECT = "a bisect"  # (gitstate.IN_PROGRESS's words, as gitdriving.BISECT)
 
 
 def run(
@@ -67,14 +69,15 @@ def run(
             ok_exit=ok_exit,
         )
     with context.opened(
-        "run", wait=WAIT_LIMIT_S if wait else None, early=early, until_closed=wait, bisect_ok=True
+        "run", wait=WAIT_LIMIT_S if wait else None, early=early, until_closed=wait, driven_ok=True
     ) as ctx:
         config = load_config(ctx.repo.root)
         mode = HistoryMode.parse(history, what="--history") if history else config.history
-        bisecting = gitstate.in_progress(ctx.repo) == context.BISECT
+        driven = _driven_by(ctx.repo)
         # A commit would move HEAD off the commit bisect judges (`git bisect run` marks HEAD):
-        # in a bisect, a result is kept as in shadow mode, said after the outcome's line.
-        shadowed = bisecting and mode == HistoryMode.COMMITS
+        # in a bisect, a result is kept as in shadow mode, said after the outcome's line. (A
+        # rebase's exec may commit: the rebase goes on from there, as for a `git commit`.)
+        shadowed = driven == _BISECT and mode == HistoryMode.COMMITS
         mode = HistoryMode.SHADOW if shadowed else mode
         specs = _runnable_gates(ctx, config, gates, no_gates=no_gates)
         op_name = name or os.path.basename(argv[0]) or "run"
@@ -89,7 +92,7 @@ def run(
                 kind=OpKind.RUN,
                 argv=argv,
                 keep_owner=True,
-                detail={_BISECTING: True} if bisecting else None,
+                detail={_DRIVEN_BY: driven} if driven is not None else None,
             )
             return _execute(engine, op, lambda: _run_then_validate(engine, op, command))
 
@@ -108,6 +111,14 @@ def _tell(ctx: context.Context, op: OpRow, *, shadowed: bool) -> None:
             "git-atomic: a bisect is in progress: nothing was committed on the commit it "
             "checked out (kept as with --history shadow)"
         )
+
+
+def _driven_by(repo: git.Repo) -> str | None:
+    if gitstate.in_progress(repo) is None:
+        return None
+    from git_atomic.engine import gitdriving  # only where git's state is in progress
+
+    return gitdriving.driving(repo)
 
 
 def _check_command(argv: Sequence[str]) -> None:
@@ -264,8 +275,8 @@ def _what_it_left(engine: Engine, op: OpRow) -> FailedPhase | None:
             output.say(f"git-atomic: the command set {moved}")
             return FailedPhase.EXEC
     left = gitstate.in_progress(engine.repo)
-    if left == context.BISECT and op.details.get(_BISECTING):
-        left = None  # the bisect it ran in (`git bisect run`), not one it started
+    if left is not None and left == op.details.get(_DRIVEN_BY):
+        left = None  # the bisect or rebase it ran in (engine/gitdriving.py), not one it left
     if left is not None:
         # A merge or rebase waiting for the user is no state to validate or commit.
         output.say(f"git-atomic: the command left {left} in progress")

@@ -41,15 +41,15 @@ class Context:
         return self.repo.worktree_id
 
 
-# A bisect checks out a commit and leaves the index and files as it has them: nothing of it is
-# half way for a command run there (`git bisect run git atomic run -- TEST`, commands/run.py).
-BISECT: Final = "a bisect"
+def check_git_state(repo: git.Repo, *, driven_ok: bool = False) -> None:
+    """Refuse git's half-way state; `driven_ok`: but for that of a git command that runs ours
+    between its steps, the index and files whole (a bisect, a rebase's exec: `run`,
+    engine/gitdriving.py)."""
+    if driven_ok and gitstate.in_progress(repo) is not None:
+        from git_atomic.engine import gitdriving  # only where git's state is in progress
 
-
-def check_git_state(repo: git.Repo, *, bisect_ok: bool = False) -> None:
-    """Refuse git's half-way state; `bisect_ok`: but for a bisect (`run`)."""
-    if bisect_ok and gitstate.in_progress(repo) == BISECT:
-        return
+        if gitdriving.driving(repo) is not None:
+            return
     why = git_state_in_the_way(repo)
     if why:
         raise RefusedError(why)
@@ -336,7 +336,7 @@ def opened(
     lock: bool = True,
     wait: float | None = None,
     check_state: bool = True,
-    bisect_ok: bool = False,
+    driven_ok: bool = False,
     start: str | None = None,
     early: Early | None = None,
     until_closed: bool = False,
@@ -347,7 +347,7 @@ def opened(
     """`start`: a folder in the worktree to use (the API's `repo=`); default: the current one.
     `found`: the worktree, found already (an agent turn's end: by its record, where a call of
     it left git finding no worktree there, agents/turnplace.py).
-    `bisect_ok`: a bisect in progress is no refusal (`run`).
+    `driven_ok`: a bisect, or a rebase at an exec line, is no refusal (`run`).
     `early`: the worktree's lock, already held (early.started), which its owner releases.
     `until_closed` (with `wait`): wait too while an operation is open in the worktree (a
     `begin` session, an agent turn), the lock let go meanwhile so that its commit or abort
@@ -360,7 +360,7 @@ def opened(
     repo = early.repo if early is not None else found or discovery.discover(start)
     layoutcheck.check_layout(repo)
     if check_state:
-        check_git_state(repo, bisect_ok=bisect_ok)
+        check_git_state(repo, driven_ok=driven_ok)
     journal = open_journal(repo, start_new=start_new, read_only=read_only)
     try:
         if early is not None:
