@@ -87,6 +87,21 @@ _TRACE: Final = "GIT_TRACE"
 # still do.
 _TRACE2_TARGETS: Final = ("GIT_TRACE2", "GIT_TRACE2_EVENT", "GIT_TRACE2_PERF")
 
+# A trace variable naming a standard stream by path (`GIT_TRACE=/dev/stdout`, as one sees
+# git's trace inline): in a call of ours, whose output and errors we read from pipes, its
+# lines went into them, and the first answer read a trace line as a path ("internal error:
+# No such file or directory: b'00:49:48 git.c:460 trace: ...'"). Not given to our calls
+# (your command and gates keep it).
+_STREAM_FOLDERS: Final = ("/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/")
+_STREAMS: Final = frozenset(
+    {"/dev/stdin", "/dev/stdout", "/dev/stderr"}
+    | {f"{folder}{fd}" for folder in _STREAM_FOLDERS for fd in (0, 1, 2)}
+)
+
+
+def _names_a_stream(value: str) -> bool:
+    return value.startswith(("/dev/", "/proc/")) and os.path.normpath(value) in _STREAMS
+
 
 def _worktree_of(folder: str) -> str:
     """The nearest of `folder` and the folders above it that holds a `.git` (the worktree a git
@@ -137,6 +152,8 @@ def _git_env(
 ) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARS and k not in unset}
     for key in _traces_inside(env, cwd):
+        del env[key]
+    for key in [k for k, v in env.items() if k.startswith(_TRACE) and _names_a_stream(v)]:
         del env[key]
     for key in _TRACE2_TARGETS:
         if not env.get(key):  # (git takes an empty one for none: the setting's target)
