@@ -297,6 +297,20 @@ def _bare_since(cwd: str, *, located: bool) -> str | None:
     )
 
 
+def _environment_config(stderr: bytes) -> str:
+    """The line for a configuration the environment gives (`git -c` passes it on as
+    GIT_CONFIG_PARAMETERS; GIT_CONFIG_COUNT/GIT_CONFIG_KEY_n/GIT_CONFIG_VALUE_n) that git
+    cannot parse: a configuration error of the caller's, not the folder's; git's reason (its
+    `error:` line: "missing config key GIT_CONFIG_KEY_1") said."""
+    lines = stderr.decode("utf-8", "backslashreplace").splitlines()
+    why = next((x.removeprefix("error: ") for x in lines if x.startswith("error: ")), "")
+    return (
+        "git cannot parse the configuration given by the environment (GIT_CONFIG_PARAMETERS, "
+        f"as `git -c` sets it, or GIT_CONFIG_COUNT and GIT_CONFIG_KEY_n/VALUE_n)"
+        f"{': ' + why if why else ''}; mend or unset those variables"
+    )
+
+
 def _named_nothing(stderr: bytes) -> str | None:
     """The way out where git names the git dir it did not find (`not a git repository: PATH`,
     not `(or any of the parent directories)`): a `.git` file on the way, or GIT_DIR, names
@@ -331,6 +345,8 @@ def _discover(cwd: str, *, located: bool, check: bool = True) -> Repo:
                 "git --work-tree=...)",
                 hint=_bare_since(cwd, located=located),
             )
+        if b"unable to parse command-line config" in res.stderr:
+            raise UsageError(_environment_config(res.stderr))
         if b"not a git repository" in res.stderr:
             raise NotARepository(
                 f"not a git repository (or any parent): {cwd}", hint=_named_nothing(res.stderr)
