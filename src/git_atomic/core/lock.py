@@ -234,11 +234,12 @@ def _runs_us(pid: int) -> bool:
     return False
 
 
-def _waits_for_us(holder: Holder) -> BusyError:
+def _waits_for_us(holder: Holder, *, waited: bool = True) -> BusyError:
+    """`waited`: `--wait` was given (without it, the line says no more than that it cannot)."""
+    why = "so this one does not wait for it" if waited else "so waiting for it would never end"
     return BusyError(
         f"the git-atomic working in this worktree (pid {holder.pid}, `{holder.command}`) is "
-        "the one running this command: it ends only after this one does, so this one does "
-        "not wait for it",
+        f"the one running this command: it ends only after this one does, {why}",
         hint="run it outside that git-atomic's command and gates",
     )
 
@@ -250,6 +251,8 @@ def _busy(holder: Holder) -> BusyError:
             f"worktree (since {holder.since})",
             hint="run `git atomic recover` to finish or undo what it was doing",
         )
+    if _runs_us(holder.pid):  # (its own ancestor: "pass --wait" would wait for nothing)
+        return _waits_for_us(holder, waited=False)
     return LockBusy(
         f"another git-atomic is working in this worktree "
         f"(pid {holder.pid}, `{holder.command}`, since {holder.since})",
