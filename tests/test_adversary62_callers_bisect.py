@@ -111,5 +111,11 @@ def test_rebase_exec_through_a_run_tests_each_commit(repo: GitRepo, tmp_path: Pa
     assert repo.git("status", "--porcelain") == ""
     res = repo.atomic("begin", "op", check=3)
     assert "rebase" in res.stderr and res.stderr.count("\n") == 1, res.stderr
+    # Stopped after its exec line failed, the rebase runs nothing: a `run` started from
+    # anywhere else is in a rebase in progress, refused as the SPEC says (exit 3), unchanged.
+    before = repo.fingerprint()
+    res = repo.atomic("run", "--", "sh", "-c", "echo no > fmt", check=3)
+    assert "rebase" in res.stderr and res.stderr.count("\n") == 1, res.stderr
+    assert repo.fingerprint().diff(before) == []
     repo.git("rebase", "--abort")
     assert repo.git("log", "--format=%s", "main") == "c3\nc2\nc1\ninitial\n"

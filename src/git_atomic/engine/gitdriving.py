@@ -7,7 +7,10 @@ their state is half way for a `run` there.
 - `git rebase -x 'git atomic run -- TEST'`: a rebase runs each `exec` line after the picks
   before it were made, and stops where one fails; a refusal stopped it at the first commit.
   Its last done line (`rebase-merge/done`) is that `exec` (`x`) line while it runs, and after
-  one that failed: either way the picks before it are done, nothing unmerged.
+  one that failed. Only the first is the rebase running us: a `git rebase` among our
+  ancestors, working in this worktree (Linux's /proc). A rebase stopped after an exec line
+  that failed is a rebase in progress like any other, which the SPEC has refused ("a
+  merge/rebase/cherry-pick in progress": exit 3), and so is every rebase where /proc is not.
 
 `run` passes the door in these (context.check_git_state), and the state it began in is not
 one "the command left" (commands/run.py). Everything else still refuses them.
@@ -23,6 +26,7 @@ from git_atomic.core import wholefile
 from git_atomic.engine import gitstate
 from git_atomic.engine.git import Repo
 
+_ANCESTORS: Final = 12  # how far up the processes that started us a rebase is looked for
 BISECT: Final = "a bisect"
 REBASE: Final = "a rebase"
 
@@ -33,9 +37,37 @@ def driving(repo: Repo) -> str | None:
     what = gitstate.in_progress(repo)
     if what == BISECT:
         return what
-    if what == REBASE and _at_exec(repo):
+    if what == REBASE and _at_exec(repo) and _run_by_rebase(repo):
         return what
     return None
+
+
+def _run_by_rebase(repo: Repo) -> bool:
+    """Whether a `git ... rebase ...` working at the top of this worktree is among the
+    processes that started us (its exec line's shell, `git atomic`'s wrapper between)."""
+    try:
+        top = os.path.realpath(repo.root)
+    except OSError:
+        return False
+    pid = os.getppid()
+    for _ in range(_ANCESTORS):
+        if pid <= 1:
+            return False
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                argv = fh.read().split(b"\0")
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                parent = int(fh.read().rpartition(b")")[2].split()[1])
+            if (
+                os.path.basename(argv[0]) in (b"git", b"git-rebase")
+                and b"rebase" in argv[1:]
+                and os.path.realpath(os.readlink(f"/proc/{pid}/cwd")) == top
+            ):
+                return True
+        except (OSError, ValueError, IndexError):
+            return False
+        pid = parent
+    return False
 
 
 def _at_exec(repo: Repo) -> bool:
