@@ -15,22 +15,12 @@ import re
 
 import pytest
 
-from testing.agents import claude_hook, platform_hook, write_call
+from testing.agents import claude_hook, platform_hook
 from testing.gitrepo import GitRepo
 from tests.test_adversary58_agents_outside import OTHER_EVENTS, _other_call
+from tests.test_adversary60_peers_ignoredwrite import write  # (a Write through both hooks)
 
 BIG = b"x" * 300  # over the budget below
-
-
-def write(repo: GitRepo, n: int, rel: str, data: bytes) -> str:
-    """A Claude Code `Write` of `data` at `rel` as session s1's `n`th call: what its
-    PostToolUse said to the agent ('' for nothing)."""
-    call = write_call(repo, n, rel, data.decode())
-    assert claude_hook(repo, "s1", "PreToolUse", **call).stdout == ""
-    repo.write(rel, data)
-    after = claude_hook(repo, "s1", "PostToolUse", **call, tool_response={"success": True})
-    said: str = json.loads(after.stdout)["systemMessage"] if after.stdout else ""
-    return said
 
 
 @pytest.mark.parametrize("first", [True, False], ids=["first call", "after a step"])
