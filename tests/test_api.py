@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -265,3 +266,49 @@ def test_the_api_names_survive_importing_the_engine(repo: GitRepo) -> None:
     """,
     )
     assert out == {"fn": True, "exc": True}
+
+
+def test_a_refusal_names_what_the_api_takes_not_the_command_lines_flags(repo: GitRepo) -> None:
+    """Commits mode without your identity, and a worktree a live git-atomic holds: each refusal
+    said `--history shadow` / `pass --wait`, flags a Python caller has no way to give; it names
+    `history="shadow"` (the API's argument) instead, as the same class of error."""
+    code = """
+        import json, sys, git_atomic
+        from git_atomic.core.errors import AtomicError
+        try:
+            with git_atomic.operation("x", history=sys.argv[1]):
+                said = "ran"
+        except AtomicError as exc:
+            said = [type(exc).__name__, str(exc), exc.hint or ""]
+        print(json.dumps(said))
+    """
+
+    def refused(history: str, env: dict[str, str]) -> tuple[str, str, str]:
+        res = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code), history],
+            cwd=repo.path, env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        kind, message, hint = json.loads(res.stdout.strip().splitlines()[-1])
+        assert "--" not in message + hint, (message, hint)
+        return kind, message, hint
+
+    nobody = {k: v for k, v in repo.env.items() if not k.startswith(("GIT_AUTHOR", "GIT_COMMI"))}
+    nobody.pop("EMAIL", None)
+    kind, message, _ = refused("commits", nobody)
+    assert kind == "UsageError" and 'history="shadow"' in message, message
+    held = repo.path / ".git" / "held"
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "git_atomic", "run", "--history", "shadow", "--", "sh", "-c",
+         f"touch {held}; sleep 30"],
+        cwd=repo.path, env=repo.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not held.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        kind, message, _ = refused("shadow", repo.env)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert kind == "LockBusy" and "another git-atomic" in message, message

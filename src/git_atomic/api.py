@@ -17,11 +17,12 @@ before anything runs: no lock is taken and nothing is recorded.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from git_atomic.core.config import gates_to_run, load_config
 from git_atomic.core.errors import AtomicError, Exit, NotARepository, UsageError
@@ -145,6 +146,33 @@ def _start_folder(repo: object) -> str:
     return str(path.resolve())
 
 
+# The command line's words in a refusal, and what the API's caller passes or does instead.
+_API_WORDS: Final = (
+    ("use --history shadow", 'pass history="shadow"'),
+    ("wait for it, or pass --wait", "try again once it is done"),
+    ("or pass --wait", "or try again once it is done"),
+)
+
+
+@contextmanager
+def _in_api_words() -> Iterator[None]:
+    """A refusal before the block runs (no identity for commits mode, a busy worktree) in the
+    words of this API, not of the command line's flags (`--history shadow`, `--wait`)."""
+    try:
+        yield
+    except AtomicError as exc:
+        message, hint = exc.message, exc.hint
+        for said, meant in _API_WORDS:
+            message = message.replace(said, meant)
+            hint = hint.replace(said, meant) if hint else hint
+        if (message, hint) == (exc.message, exc.hint):
+            raise
+        told = copy.copy(exc)  # the same class and attributes; its words this API's
+        told.__dict__.update(message=message, hint=hint)
+        told.args = (message,)
+        raise told from None
+
+
 @contextmanager
 def operation(
     name: str,
@@ -167,7 +195,7 @@ def operation(
     commands = _check_arguments(name, gates, no_gates, all_gates, history)
     mode = HistoryMode.parse(history, what="history") if history is not None else None
     start = _start_folder(repo)
-    with context.opened("api", start=start) as ctx:
+    with _in_api_words(), context.opened("api", start=start) as ctx:
         config = load_config(ctx.repo.root)
         specs = gates_to_run(config, commands, no_gates=no_gates)
         engine = Engine(ctx)
