@@ -9,6 +9,7 @@ git config user.name "Demo User"
 git config user.email "demo@example.com"
 printf 'def add(a, b):\n    return a + b\n' > calc.py
 printf 'from calc import add\nassert add(2, 2) == 4\nprint("tests pass")\n' > test_calc.py
+printf '__pycache__/\n' > .gitignore   # what the gate writes: an operation's commit holds every file not ignored
 git add -A && git commit -qm "a tiny project"
 echo "work in progress, never committed" > notes.txt      # untracked
 printf '# staged, not committed\n' >> calc.py && git add calc.py   # staged

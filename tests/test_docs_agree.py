@@ -37,6 +37,9 @@ def test_the_demo_prints_commands_that_can_be_pasted(tmp_path: Path) -> None:
         tmp_path / "home", {"PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}"}
     )
     env["TMPDIR"] = str(tmp_path)
+    # As a user runs it: the gate's python3 writes its __pycache__/ into the demo's tree.
+    env.pop("PYTHONPYCACHEPREFIX", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     out = subprocess.run(
         ["bash", str(ROOT / "examples" / "demo.sh")],
         env=env,
@@ -49,6 +52,8 @@ def test_the_demo_prints_commands_that_can_be_pasted(tmp_path: Path) -> None:
     runs = [shlex.split(line) for line in shown if line.startswith("git atomic run")]
     assert runs[0][-4:] == ["sed", "-i", "s/a + b/a - b/", "calc.py"]
     assert runs[1][-2] == '1a\\    """Add two numbers."""'
+    # The kept operation is one commit of its own change: no POST-OP commit of the gate's output.
+    assert "POST-OP" not in out and "__pycache__" not in out
 
 
 def test_the_package_metadata_uses_the_spdx_license_and_ships_the_docs() -> None:
