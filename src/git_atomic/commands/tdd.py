@@ -177,7 +177,7 @@ def _phase(
         op,
         CheckpointKind.POST_OP,
         f"{phase} rule kept",
-        commit_message=f"{phase.upper()}: {text}{phasecommit.body(argv)}",
+        commit_message=phasecommit.phase_message(phase.upper(), text, argv),
     )
     current = journal.op(op.id)
     assert current is not None

@@ -390,7 +390,18 @@ def message(label: str, name: str, what: str, *, argv: Sequence[str] | None) -> 
 def command_message(label: str, name: str, argv: Sequence[str]) -> str:
     """The message of the commit of a command's change (a run's OP-EXEC)."""
     width = max(12, SUBJECT_WIDTH - len(f"{label}: {name} - "))
-    return message(label, name, short_command(argv, width), argv=argv)
+    shown = short_command(argv, width)
+    if shown == shlex.join(argv):  # as the shell takes it: to the character, its spaces too
+        return f"{label}: {printable(name)} - {printable(shown)}{body(argv)}"
+    return message(label, name, shown, argv=argv)
+
+
+def phase_message(label: str, text: str, argv: Sequence[str] | None) -> str:
+    """`LABEL: text` (a TDD phase's commit: its `-m`, or its command as `short_command` shows
+    it), each line's control characters written `\\xNN`, its lines kept; the whole command in
+    the body."""
+    shown = "\n".join(printable(line) for line in text.split("\n"))
+    return f"{label}: {shown}{body(argv)}"
 
 
 def body(argv: Sequence[str] | None) -> str:
