@@ -371,7 +371,7 @@ def tool_call(session: str, payload: Mapping[str, Any], dialect: Dialect) -> tur
         session=session,
         call_id=_text(payload.get("tool_use_id")),
         label=describe(tool or "tool", tool_input),
-        background=tool_input.get("run_in_background") is True,
+        background=tool_input.get("run_in_background") is True or tool in _BACKGROUND_TOOLS,
         paths=_file_tool_paths(tool, tool_input) if dialect is CLAUDE else None,
         named=toolfiles.named(dialect.platform, tool, tool_input, _cwd(payload)),
         folder=toolfiles.shell_folder(dialect.platform, tool, _cwd(payload)),
@@ -382,6 +382,11 @@ def _cwd(payload: Mapping[str, Any]) -> object:
     """The call's folder: `cwd`, OpenHands's `working_dir`."""
     return payload.get("cwd", payload.get("working_dir"))
 
+
+# Claude Code's tools whose command always goes on after the call returns: `Monitor` feeds its
+# command's output lines back to the model while the turn goes on (code.claude.com/docs/en/
+# tools-reference#monitor-tool), as a `Bash` call with `run_in_background` does.
+_BACKGROUND_TOOLS: Final = frozenset({"Monitor"})
 
 # Claude Code's tools that write the one file their input names, and nothing else.
 _ONE_FILE_TOOLS: Final = {

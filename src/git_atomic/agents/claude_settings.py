@@ -14,8 +14,10 @@ from git_atomic.agents.hookfiles import Event, Layout
 # tool's Claude name (`bash` is `Bash`, `edit` and `apply_patch` `Edit`, `create` `Write`) or,
 # for a tool with none, its own: `write_bash`/`write_powershell` type into a running shell, and
 # its MCP tools are `<server>-<tool>` (no tool of Claude Code's has a `-` in its name).
+# `Monitor` (Claude Code 2.1.98) runs a shell command in the background, under Bash's rules.
 FILE_TOOL_PATTERN: Final = (
-    "Edit|Write|MultiEdit|NotebookEdit|Bash|PowerShell|mcp__.*|write_bash|write_powershell|.+-.+"
+    "Edit|Write|MultiEdit|NotebookEdit|Bash|PowerShell|Monitor|mcp__.*|write_bash"
+    "|write_powershell|.+-.+"
 )
 # Long enough for the gates (the SPEC's example gate allows 900 s), short for the tool calls.
 TOOL_TIMEOUT: Final = 60

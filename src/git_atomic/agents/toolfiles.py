@@ -27,7 +27,10 @@ _KEYS: Final = {
 # platform names its project apart from it (CLAUDE_PROJECT_DIR, GEMINI_PROJECT_DIR). Not the
 # others: the hook runs in the same folder the payload names (Codex's session folder,
 # OpenHands's `working_dir`, Copilot CLI's `cwd`), which is the project it is judged in.
-_SHELLS: Final = {"claude-code": {"Bash", "PowerShell"}, "gemini": {"run_shell_command"}}
+_SHELLS: Final = {
+    "claude-code": {"Bash", "PowerShell", "Monitor"},
+    "gemini": {"run_shell_command"},
+}
 _PATCH_LINES: Final = ("*** Add File: ", "*** Update File: ", "*** Delete File: ", "*** Move to: ")
 
 
