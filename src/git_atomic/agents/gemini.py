@@ -44,9 +44,22 @@ from git_atomic.core.errors import AtomicError
 # tools/tool-names.ts), run by its `tools.callCommand`: a program that may change any file.
 # `invoke_agent` runs a subagent: its whole run is a window of the turn (what the subagent
 # changes is the turn's), named so that BeforeModel, which the subagent's own model requests
-# send too, closes nothing while it runs.
+# send too, closes nothing while it runs. A subagent is also a tool of its own name
+# (`agents/subagent-tool-wrapper.ts`: the built-in ones below), and releases between called
+# them through `delegate_to_agent`: the same. (One of yours, `.gemini/agents/`, has a name of
+# yours: docs/agents.md.)
+SUBAGENT_TOOLS: Final = (
+    "invoke_agent",
+    "delegate_to_agent",
+    "codebase_investigator",
+    "cli_help",
+    "generalist",
+    "browser_agent",
+)
 FILE_TOOLS: Final = patterns.keep(
-    "write_file|replace|edit|run_shell_command|invoke_agent|mcp_.*|.+__.+|discovered_tool_.*"
+    "write_file|replace|edit|run_shell_command|"
+    + "|".join(SUBAGENT_TOOLS)
+    + "|mcp_.*|.+__.+|discovered_tool_.*"
 )
 SUBAGENT: Final = "subagent:"  # the id of an `invoke_agent` call's place in its window
 LAYOUT: Final = Layout(
@@ -201,11 +214,16 @@ def _asker(payload: Mapping[str, Any]) -> str:
 
 
 def _call_id(tool: str, fields: object) -> str:
-    """'' for a call (Gemini names none), but a subagent's: its input names it, so that two
-    subagents run at once are two calls in flight."""
-    if tool != "invoke_agent":
+    """'' for a call (Gemini names none), but a subagent's: its tool and input name it, so
+    that two subagents run at once are two calls in flight."""
+    if tool not in SUBAGENT_TOOLS:
         return ""
-    named = json.dumps(fields, sort_keys=True, default=str, ensure_ascii=False)
+    named = json.dumps(
+        fields if tool == "invoke_agent" else [tool, fields],
+        sort_keys=True,
+        default=str,
+        ensure_ascii=False,
+    )
     digest = hashlib.sha1(named.encode("utf-8", "surrogatepass"), usedforsecurity=False)
     return SUBAGENT + digest.hexdigest()[:16]
 
