@@ -83,6 +83,7 @@ ASIDE: Final = gitlinks.ASIDE
 REF_PREFIXES: Final = capturerefs.IN_PROGRESS
 _REFS_ENTRY: Final = "refs"  # in the gitstate tree: `<oid> <ref>` lines
 _FILES_DIR: Final = "git"  # in the gitstate tree: the files, as they were in the git dir
+_OBJECTS_DIR: Final = "objects"  # in the gitstate tree: the trees its files name, kept
 _OID: Final = patterns.keep(rb"\b(?:[0-9a-f]{64}|[0-9a-f]{40})\b")  # SHA-256 or SHA-1
 
 
@@ -109,10 +110,11 @@ def waiting_in(repo: Repo, tree: str | None) -> tuple[tuple[str, str], ...]:
 
 def only_leftovers(repo: Repo, tree: str) -> bool:
     """Whether a `gitstate` tree holds only what git leaves once a command is done (SQUASH_MSG,
-    MERGE_RR...): regular files, no state in progress, no lock, link, set-aside HEAD or ref."""
+    MERGE_RR...): regular files, no state in progress, no lock, link, set-aside HEAD or ref.
+    The trees its files name (AUTO_MERGE's, kept reachable as `objects/<id>`) are no state."""
     top = {os.fsdecode(e.path): e for e in repo.ls_tree(tree)}
-    if set(top) != {_FILES_DIR}:
-        return False  # refs of its own (a bisect), or objects a merge's files name
+    if _FILES_DIR not in top or set(top) - {_FILES_DIR, _OBJECTS_DIR}:
+        return False  # refs of its own (a bisect)
     waiting = {name for name, _ in IN_PROGRESS}
     return all(
         e.mode == "100644" and os.fsdecode(e.path) in FILES - waiting
@@ -176,7 +178,7 @@ def capture(repo: Repo, refs: Mapping[str, str]) -> Saved | None:
     kinds = _kinds(repo, sorted(mentioned))
     # AUTO_MERGE names a tree: kept reachable from this one, as `objects/<its id>`.
     trees = [o for o, k in kinds.items() if k == "tree"]
-    entries.update({f"objects/{o}".encode(): ("040000", o) for o in trees})
+    entries.update({f"{_OBJECTS_DIR}/{o}".encode(): ("040000", o) for o in trees})
     tree = repo.tree_of(entries)
     return Saved(tree, tuple(o for o, k in kinds.items() if k == "commit"))
 
