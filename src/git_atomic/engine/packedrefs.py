@@ -9,8 +9,10 @@ was a loose file then; when it closes, the refs the file names (`LEFT`). Its rol
 `recover`) writes each ref the file names as a loose file again and removes the file; any
 later move that takes its effect back does so for the refs the operation left packed, and
 leaves packed those someone packed since (made after it: yours, another session's), with the
-file. Each ref keeps the commit it names now: nothing moves, for git nothing changes. One there
-before the operation, header-only or not, is never touched.
+file; a file made after an operation that closed with none (your `git branch -D`) is not its
+at all, header-only or not (`its_own`). Each ref keeps the commit it names now: nothing
+moves, for git nothing changes. One there before the operation, header-only or not, is never
+touched.
 
 Under git's own locks (`packed-refs.lock`, and `<ref>.lock` for a loose ref written, taken
 O_EXCL as git takes them): a git writing meanwhile keeps what it writes, and the file is read
@@ -60,6 +62,20 @@ def unchecked(git_dir: Path, common_dir: Path, *, since: float) -> str | None:
             "or a tag it made, moved or deleted there is not named here"
         )
     return None
+
+
+NOT_ITS: Final[frozenset[str]] = frozenset()  # its_own: none of the file is its (by identity)
+
+
+def its_own(left: object, *, own: bool) -> Collection[str] | None:
+    """The refs of `packed-refs` a move that takes an operation's effect back may write loose
+    again (`unpack`'s `only`): all of them in its own rollback (None: everything since PRE-OP is
+    its own), else those it left packed (`left`: LEFT, noted as it closed). Where it closed
+    with no `packed-refs` (no LEFT), the file now was made since (yours: a `git branch -D`
+    writes one with git's header alone): NOT_ITS, nothing of it is touched."""
+    if own:
+        return None
+    return set(left) if isinstance(left, list) else NOT_ITS
 
 
 def _header_only(data: bytes) -> bool:

@@ -189,9 +189,10 @@ def put_back_git_files(
 
         left = details.get(packedrefs.LEFT)  # what it left packed; since: not its own
         packed = packedrefs.raw(repo) if changed is not None else None
-        only = None if own else set(left) if isinstance(left, list) else ()
+        only = packedrefs.its_own(left, own=own)
         if (
-            packedrefs.unpack(repo, only)
+            only is not packedrefs.NOT_ITS
+            and packedrefs.unpack(repo, only)
             and packed is not None
             and changed is not None
             and not os.path.lexists(repo.common_dir / "packed-refs")

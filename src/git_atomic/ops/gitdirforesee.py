@@ -68,9 +68,8 @@ def foresee(
     if details.get("packed_refs_absent") and os.path.lexists(repo.common_dir / "packed-refs"):
         from git_atomic.engine import packedrefs
 
-        left = details.get(packedrefs.LEFT)
-        only = None if own else set(left) if isinstance(left, list) else ()
-        found = packedrefs.foresee(repo, only)
+        only = packedrefs.its_own(details.get(packedrefs.LEFT), own=own)
+        found = None if only is packedrefs.NOT_ITS else packedrefs.foresee(repo, only)
         if found is not None:
             n, gone = found
             if n == 0 and gone:  # (`git branch -D` of a loose branch writes one so)
