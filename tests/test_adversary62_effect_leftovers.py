@@ -52,3 +52,23 @@ def test_a_leftover_of_your_git_command_since_stays(repo: GitRepo) -> None:
             assert auto.read_bytes() == left, yours
         auto.unlink()
         repo.git("reset", "-q", "--hard")
+
+
+def test_a_leftover_of_yours_stays_where_the_rest_is_as_the_operation_left_it(
+    repo: GitRepo,
+) -> None:
+    """The exact case: the tree, index, HEAD and branches are as the operation left them (its
+    edit uncommitted, shadow mode; your `git stash; git stash pop` put it back), so its
+    PRE-OP was the target itself, and that checkpoint holds no AUTO_MERGE: yours went. It is
+    worked out now (the operation's change taken back, your leftover kept)."""
+    run = ("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", "echo op > README")
+    op_id = str(repo.atomic_json(*run)["op_id"])
+    _sh(repo, "git stash -q && git stash pop -q")
+    auto = repo.path / ".git" / "AUTO_MERGE"
+    left = auto.read_bytes()
+    dry = repo.atomic("rollback", "--op", op_id, "--dry-run", check=0)
+    assert "AUTO_MERGE" not in dry.stdout + dry.stderr, dry.stdout
+    repo.atomic("rollback", "--op", op_id, check=0)
+    assert auto.read_bytes() == left
+    assert repo.read("README") == b"hello\n"
+    assert repo.git("status", "--porcelain") == ""

@@ -284,10 +284,14 @@ def _worked_out(
     """`_apply_changes` but for the folders (the target keeps where they go, for the move
     that takes it back again)."""
     first = snaps[changes[0][0]], snaps[changes[0][1]]
-    if _contiguous_from(
-        _as_left(repo, current, *first), [(snaps[frm], snaps[to]) for frm, to in changes]
+    pairs = [(snaps[frm], snaps[to]) for frm, to in changes]
+    if _contiguous_from(_as_left(repo, current, *first), pairs) and (
+        # git's leftovers made since (your `git stash pop`'s AUTO_MERGE) are no change of
+        # the steps: where the last step's end would drop them, the target is worked out
+        current.git_state is None
+        or effecttarget.git_state_after(repo, current, pairs) == pairs[-1][1].git_state
     ):
-        windows = effecttarget.windows([(snaps[frm], snaps[to]) for frm, to in changes])
+        windows = effecttarget.windows(pairs)
         return Outcome(current, snaps[changes[-1][1]], exact=True, made_within=windows)
     last = snaps[changes[-1][1]]
     if (
@@ -343,7 +347,6 @@ def _worked_out(
     clashes = refs.name_clashes(current)
     if clashes:  # a branch made again where a later one holds its name: git cannot hold both
         return Outcome(current, None, conflicts=tuple(Conflict(b"", STATE, c) for c in clashes))
-    pairs = [(snaps[frm], snaps[to]) for frm, to in changes]
     # An empty folder the changes make where a later file stands (`e/f/` made again where you
     # wrote a file `e`): an overlap, as a file of the changes there would be.
     blob, every, blocked = emptyfolders.folders_after(repo, current, pairs, files)
