@@ -45,6 +45,7 @@ PRELOAD: Final = (
     "git_atomic.agents.gemini",
     "git_atomic.agents.openhands",
     "git_atomic.agents.toolfiles",  # the files a file tool names (a write outside is told)
+    "git_atomic.agents.turnunheld",  # a file tool's write no checkpoint holds, told at its call
     "git_atomic.agents.judge",
     "git_atomic.agents.turnorphans",  # a turn rebuilt from its refs: asked at its first call
     "git_atomic.ops.windowlog",  # other sessions' windows, which a later call imports where used
