@@ -17,7 +17,7 @@ from typing import Final
 from git_atomic.core import process, wholefile
 from git_atomic.core.errors import GitError
 from git_atomic.core.records import dataclass
-from git_atomic.engine import gitdirfiles, indexentries, indexstate, scanindex
+from git_atomic.engine import gitdirfiles, indexentries, indexstate, scanindex, splitentries
 from git_atomic.engine.git import Repo
 from git_atomic.engine.indexerrors import UnmergedPaths, UnreadableIndex
 
@@ -171,9 +171,43 @@ def read(repo: Repo, index: Copy, staged_copy: Path, *, allow_unmerged: bool) ->
     listing = indexstate.Listing()
     if tagging is not None:
         listing = indexstate.read_listing(repo, env, tree, tagging)
-    if index.key is not None and not unmerged:
+    if index.key is not None and not unmerged and _flags_of_index(repo, staged_copy, listing):
         _remember_staged(repo, (index.key, index.entries), tree, listing)
     return Staged(tree, listing, bool(unmerged), unmerged_paths=unmerged)
+
+
+def _flags_of_index(repo: Repo, staged_copy: Path, listing: indexstate.Listing) -> bool:
+    """Whether git read the index's skip-worktree flags as the file has them, so that its
+    staged side may be remembered under the file's checksum. In a sparse checkout git clears
+    the flag of an entry whose file is on disk: remembered, that reading would be found again
+    once the file is gone (a rollback) and the index's bytes are the same, git then reading
+    the entry flagged (a commit would take its missing file for the operation's to add)."""
+    if not indexstate.skip_follows_disk(repo):
+        return True
+    try:
+        data = staged_copy.read_bytes()
+    except OSError:
+        return False
+    return _skip_worktree(data, 32 if repo.sha256 else 20) == frozenset(listing.flags.skip_worktree)
+
+
+def _skip_worktree(data: bytes, width: int) -> frozenset[bytes] | None:
+    """The paths of the entries flagged skip-worktree in the index file itself (its extended
+    flags). None where this cannot tell: an index it cannot read whole, or a split one."""
+    try:
+        own = indexentries.walk(data, width, None)
+        if splitentries.link_of(data, own.starts[-1], width) is not None:
+            return None
+    except (ValueError, IndexError):
+        return None
+    flags_at = 40 + width
+    out: set[bytes] = set()
+    for i in range(len(own.starts) - 1):
+        at = own.starts[i] + flags_at
+        flags = int.from_bytes(data[at : at + 2], "big")
+        if flags & 0x4000 and int.from_bytes(data[at + 2 : at + 4], "big") & 0x4000:
+            out.add(own.names[i])
+    return frozenset(out)
 
 
 def _out_of_order(tagging: process.Background | None) -> bool:
