@@ -287,8 +287,10 @@ def _worked_out(
     pairs = [(snaps[frm], snaps[to]) for frm, to in changes]
     if _contiguous_from(_as_left(repo, current, *first), pairs) and (
         # git's leftovers made since (your `git stash pop`'s AUTO_MERGE) are no change of
-        # the steps: where the last step's end would drop them, the target is worked out
+        # the steps: where the last step's end would drop them, the target is worked out. A
+        # state exactly as the last step left it (a bisect the operation ran in) is exact.
         current.git_state is None
+        or current.git_state == pairs[-1][1].git_state
         or effecttarget.git_state_after(repo, current, pairs) == pairs[-1][1].git_state
     ):
         windows = effecttarget.windows(pairs)
