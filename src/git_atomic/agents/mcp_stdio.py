@@ -39,8 +39,11 @@ def run(server: Any) -> int:
             if out is not None:
                 out.close()
 
+    in_flight = mcp_ids.InFlight()  # each request's id, until it is answered
+    server.middleware.append(in_flight.handled)
+
     async def serving(out: mcp_stdout.Output | None) -> None:
-        lines = Lines(sys.stdin.fileno())
+        lines = Lines(sys.stdin.fileno(), in_flight)
         # Held until every call has finished its rollback: a second Ctrl-C meanwhile is not a
         # KeyboardInterrupt that leaves a child's rollback unwaited for.
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
@@ -51,7 +54,8 @@ def run(server: Any) -> int:
                     checked, relay = answering_parse_errors(read, write, lines.refused)
                     async with anyio.create_task_group() as tasks:
                         tasks.start_soon(relay)
-                        answers = mcp_ids.Unmarking(write)  # each id as its client sent it
+                        # Each id as its client sent it; an answered one is free again.
+                        answers = mcp_ids.Unmarking(write, in_flight)
                         await server.run(checked, answers, server.create_initialization_options())
                         tasks.cancel_scope.cancel()
                         if out is not None:  # answers still to write: not for a client gone quiet
@@ -96,13 +100,15 @@ class Lines:
     valid JSON that Python reads and the SDK's parser refuses, dropping the request unanswered)
     are made U+FFFD. A blank line (only whitespace) is skipped: no official SDK's transport
     answers it (the Kotlin SDK skips it), and a client that sends one waits for no answer. A
-    byte order mark at a line's start is read past. A JSON-RPC batch is served as its messages
+    byte order mark at a line's start is read past. A request with the id of one still in flight
+    is refused, -32600 with that id (mcp_ids.InFlight). A JSON-RPC batch is served as its messages
     at a revision that has batches; from 2025-06-18, which removed them, it is refused whole
     (-32600, id null), as MCP's peers do, where each of its requests was run."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, in_flight: mcp_ids.InFlight | None = None) -> None:
         import anyio
 
+        self._in_flight = in_flight or mcp_ids.InFlight()
         self._refuse, self.refused = anyio.create_memory_object_stream[Any](64)
         # JSON-RPC batches: taken until a revision without them (2025-06-18 on) is agreed.
         self._batches, self._revision = True, ""
@@ -162,9 +168,13 @@ class Lines:
                     refused = _NONE if message is None else _refusal(message)
                     if message is None or refused is not _NONE:
                         await self._refuse.send((None if message is None else refused, _INVALID))
-                    else:
-                        self._agreeing(message)
-                        yield mcp_ids.inbound(mcp_coerce.call_line(message))
+                        continue
+                    free, ident = self._in_flight.arriving(message)
+                    if not free:  # its id is that of a request in flight: never run
+                        await self._refuse.send((ident, mcp_ids.NOT_RUN))
+                        continue
+                    self._agreeing(message)
+                    yield mcp_ids.inbound(mcp_coerce.call_line(message))
 
     def _agreeing(self, message: str) -> None:
         """Notes the revision an `initialize` (or `server/discover`) agrees on: the SDK's answer
