@@ -7,6 +7,7 @@ served. A real server over stdio; the disk (the files each command makes) says w
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +120,42 @@ def test_an_id_reused_after_its_answer_is_served(repo: GitRepo) -> None:
     finally:
         assert "Traceback" not in lines.close()
     assert [(repo.path / f"r{n}.txt").read_bytes() for n in range(3)] == [b"0\n", b"1\n", b"2\n"]
+
+
+def test_every_way_a_call_ends_frees_its_id(repo: GitRepo, tmp_path: Path) -> None:
+    """An id stays in flight until its call is settled, and no longer: refused by the protocol
+    (an unknown tool), failed (isError), cancelled (never answered: free once its rollback has
+    finished, refused while it runs). None of them leaves its id taken for good."""
+    lines = Lines(repo)
+    try:
+        lines.hello()
+        lines.call(9, "no-such-tool")
+        assert (lines.receive(30) or {})["error"]["code"] == -32602
+        lines.call(10, "log", n="many")
+        assert (lines.receive(30) or {})["result"]["isError"] is True
+        for ident in (9, 10):
+            _pinged(lines, ident)  # each answered: free again
+        flag, done = tmp_path / "started", tmp_path / "trapped"
+        # A command whose SIGINT takes a while: the rollback waits for it.
+        line = f"trap 'sleep 1; touch {done}; exit 1' INT; echo x > x.txt; touch {flag}; "
+        line += "while :; do sleep 0.02; done"
+        lines.call(11, "run", command=["sh", "-c", line])
+        _started(flag)
+        _cancel(lines, 11)
+        lines.send({"jsonrpc": "2.0", "id": 11, "method": "ping"})
+        _refused(lines, 11)  # still rolling back: its id is in flight
+        _started(done)
+        for _ in range(200):  # free once the call has ended (its rollback done)
+            lines.send({"jsonrpc": "2.0", "id": 11, "method": "ping"})
+            answer = lines.receive(30)
+            assert answer is not None and answer["id"] == 11, answer
+            if "result" in answer:
+                break
+            assert answer["error"]["code"] == -32600, answer
+            time.sleep(0.05)
+        assert answer == {"jsonrpc": "2.0", "id": 11, "result": {}}, answer
+    finally:
+        assert "Traceback" not in lines.close()
+    assert not (repo.path / "x.txt").exists()
+    ops: list[Any] = [op["status"] for op in repo.atomic_json("log")["operations"]]
+    assert ops == ["rolled_back"], ops
