@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from git_atomic.agents import CliResult
 from git_atomic.agents.mcp_tools import ToolSpec
+from git_atomic.agents.mcp_words import in_tool_words
 from git_atomic.core.vocab import FailedPhase, OpStatus
 
 if TYPE_CHECKING:
@@ -28,6 +29,9 @@ DIFF_LIMIT: Final = 50_000
 # Characters of a command's output a result carries: its end, where a build's or a test run's
 # error is; with a diff's room left for the rest (a failed run has no diff, a show no output).
 OUTPUT_LIMIT: Final = 20_000
+
+
+_DIED: Final = "call status: an operation it left interrupted is finished with the `recover` tool"
 
 
 def invalid(spec: ToolSpec, arguments: dict[str, Any]) -> str | None:
@@ -67,9 +71,11 @@ def outcome(spec: ToolSpec, result: CliResult) -> mcp_types.CallToolResult:
     # `not_utf8`); a lone surrogate left anywhere would stop the SDK's writer, and the server.
     data = cast("dict[str, Any] | None", jsontext.clean(result.data))
     if data is None:
+        # Killed, or a bug: what it was doing is for status to say, and recover to finish.
+        after = "" if spec.read_only else f"; {_DIED}"
         return error(
             f"git-atomic {spec.name} exited {result.exit_code} without a JSON result: "
-            f"{result.error_line}"
+            f"{result.error_line}{after}"
         )
     if "error" in data:  # exit 2 or 3: nothing changed
         hint = _as_parameters(spec, str(data.get("hint") or ""))
@@ -138,15 +144,17 @@ def _output(spec: ToolSpec, result: CliResult) -> dict[str, Any]:
 def one_line(result: mcp_types.CallToolResult, arguments: Any) -> mcp_types.CallToolResult:
     """`result`, where it is an error, with each long value of the call's that its line echoes
     bounded (a 50 MB `repo` came back whole) and each control character in it written `\\xNN`
-    (a `repo` or a name with a newline made the line two); its `failure`, and the JSON text
-    that follows, say that same line."""
+    (a `repo` or a name with a newline made the line two), and the CLI's advice (`git atomic
+    recover`) in the tools' words (mcp_words.py); its `failure`, and the JSON text that
+    follows, say that same line."""
     import mcp_types as types
 
     from git_atomic.core.printable import bounding, given_strings, printable
 
     first = result.content[0] if result.content else None
     if result.is_error and isinstance(first, types.TextContent):
-        first.text = printable(bounding(first.text, list(given_strings(arguments))))
+        said = bounding(in_tool_words(first.text), list(given_strings(arguments)))
+        first.text = printable(said)
         structured = result.structured_content
         if isinstance(structured, dict) and structured.get("failure") != first.text:
             structured["failure"] = first.text
