@@ -112,3 +112,45 @@ def _first_line(lines: Lines, ident: int) -> str:
     assert answer["result"]["isError"] is True, answer
     text: str = answer["result"]["content"][0]["text"]
     return text
+
+
+def test_status_says_the_way_out_in_tool_words(repo: GitRepo) -> None:
+    """A merge left half way under an open operation: status's `blocked` and commit's refusal
+    carry the way back, its `abort`, in the tools' words too, as the refusals do."""
+    repo.diverged()
+    lines = Lines(repo)
+    try:
+        lines.hello()
+        lines.call(1, "begin", name="work")
+        assert (lines.receive(60) or {})["result"]["isError"] is False
+        repo.git("merge", "side", check=False)  # conflicts: the merge stays in progress
+        lines.call(2, "status")
+        answer = lines.receive(60)
+        assert answer is not None and answer["id"] == 2, answer
+        blocked = answer["result"]["structuredContent"]["blocked"]
+        assert "the `abort` tool" in blocked and "git atomic" not in blocked, blocked
+        assert "git atomic abort" not in answer["result"]["content"][0]["text"], answer
+        lines.call(3, "commit")
+        text = _first_line(lines, 3)
+        assert "the `abort` tool" in text and "git atomic" not in text, text
+    finally:
+        assert "Traceback" not in lines.close()
+
+
+def test_advice_fields_are_said_as_tools_and_data_is_not() -> None:
+    from git_atomic.agents.mcp_words import advice_in_tool_words
+
+    data = {
+        "blocked": "roll it back with `git atomic abort`",
+        "notes": ["`git atomic undo` brings it back"],
+        "command": {"argv": ["echo", "`git atomic abort`"]},
+        "output": "`git atomic abort`\n",
+        "recovery": {"notes": ["then `git atomic status`"]},
+    }
+    assert advice_in_tool_words(data) == {
+        "blocked": "roll it back with the `abort` tool",
+        "notes": ["the `undo` tool brings it back"],
+        "command": {"argv": ["echo", "`git atomic abort`"]},
+        "output": "`git atomic abort`\n",
+        "recovery": {"notes": ["then the `status` tool"]},
+    }

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from git_atomic.agents import CliResult
 from git_atomic.agents.mcp_tools import ToolSpec
-from git_atomic.agents.mcp_words import in_tool_words
+from git_atomic.agents.mcp_words import advice_in_tool_words, in_tool_words
 from git_atomic.core.vocab import FailedPhase, OpStatus
 
 if TYPE_CHECKING:
@@ -84,7 +84,8 @@ def outcome(spec: ToolSpec, result: CliResult) -> mcp_types.CallToolResult:
             return error(line)
         # A refusal with details (a rollback's overlapping paths): the JSON follows the line.
         return error(line, _as_text(data))
-    structured = {**_bounded(data), **_output(spec, result), "exit_code": result.exit_code}
+    said = advice_in_tool_words(data)
+    structured = {**_bounded(said), **_output(spec, result), "exit_code": result.exit_code}
     if result.exit_code == 0:
         text = _as_text(structured)
         return types.CallToolResult(

@@ -29,6 +29,25 @@ def in_tool_words(line: str) -> str:
     return _COMMAND.sub(_said, line)
 
 
+# The fields of a result that carry advice (status's `blocked`, a rollback's `notes`), not
+# data: a command's argv, its output or a path stays as it came, whatever it holds.
+ADVICE: Final = frozenset({"blocked", "notes", "hint", "why", "next"})
+
+
+def advice_in_tool_words(value: Any, *, advice: bool = False) -> Any:
+    """A result's JSON with its advice (the ADVICE fields, at any depth) in_tool_words."""
+    if isinstance(value, str):
+        return in_tool_words(value) if advice else value
+    if isinstance(value, list):
+        return [advice_in_tool_words(item, advice=advice) for item in value]
+    if isinstance(value, dict):
+        return {
+            key: advice_in_tool_words(item, advice=advice or key in ADVICE)
+            for key, item in value.items()
+        }
+    return value
+
+
 def _said(found: re.Match[str]) -> str:
     run, verb, rest = found.group(1), found.group(2), found.group(3)
     arguments = _arguments(verb, rest.split())
