@@ -30,11 +30,12 @@ def _held(lines: Lines, ident: int | str, name: str, flag: Path, go: Path) -> No
     _started(flag)
 
 
-def _refused(lines: Lines, ident: int | str) -> dict[str, Any]:
+def _refused(lines: Lines, ident: int | str, said: str = "still in flight") -> dict[str, Any]:
     answer = lines.receive(30)
     assert answer is not None and answer["id"] == ident and ident is not None, answer
     assert answer["error"]["code"] == -32600, answer
-    assert "in flight" in answer["error"]["message"], answer
+    assert said in answer["error"]["message"], answer
+    assert "not run" in answer["error"]["message"], answer
     assert "\n" not in answer["error"]["message"], answer
     return answer
 
@@ -143,7 +144,7 @@ def test_every_way_a_call_ends_frees_its_id(repo: GitRepo, tmp_path: Path) -> No
         _started(flag)
         _cancel(lines, 11)
         lines.send({"jsonrpc": "2.0", "id": 11, "method": "ping"})
-        _refused(lines, 11)  # still rolling back: its id is in flight
+        _refused(lines, 11, "still being rolled back")  # its id is still in flight
         _started(done)
         for _ in range(200):  # free once the call has ended (its rollback done)
             lines.send({"jsonrpc": "2.0", "id": 11, "method": "ping"})

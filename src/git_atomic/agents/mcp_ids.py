@@ -62,6 +62,11 @@ NOT_RUN: Final = (
     " in a session); this one was not run: the one in flight goes on, and its answer carries"
     " the id"
 )
+STILL_CANCELLING: Final = (
+    "Invalid Request: the request with this id was cancelled and is still being rolled back"
+    " (MCP: an id MUST NOT be reused in a session); this one was not run: send it with"
+    " another id"
+)
 
 
 def _key(ident: object) -> tuple[bool, object]:
@@ -85,29 +90,30 @@ class InFlight:
     def __init__(self) -> None:
         self._ids: dict[tuple[bool, object], int] = {}
 
-    def arriving(self, line: str) -> tuple[bool, object]:
-        """(False, id) where `line` is a request whose id is one in flight: refuse it with that
-        id; else (True, None), the request's id noted, or a cancel's request marked."""
+    def arriving(self, line: str) -> tuple[object, str]:
+        """(id, why) where `line` is a request whose id is one in flight: refuse it with that
+        id and that line; else (None, ""), the request's id noted, or a cancel's request
+        marked."""
         if '"id"' not in line and '"requestId"' not in line and "\\u" not in line:
-            return True, None  # a notification (a key may be written escaped)
+            return None, ""  # a notification (a key may be written escaped)
         try:
             data = json.loads(line)
         except (ValueError, RecursionError):
-            return True, None  # answered as the SDK reads it
+            return None, ""  # answered as the SDK reads it
         if not isinstance(data, dict) or not isinstance(data.get("method"), str):
-            return True, None  # a response to a request of the server's
+            return None, ""  # a response to a request of the server's
         if "id" not in data:
             params = data.get("params")
             if data["method"] == "notifications/cancelled" and isinstance(params, dict):
                 named = _key(params.get("requestId"))
                 if self._ids.get(named) == _RUNNING:
                     self._ids[named] = _CANCELLED  # not answered: settled when its handler ends
-            return True, None
+            return None, ""
         key = _key(data["id"])
         if key in self._ids:
-            return False, data["id"]
+            return data["id"], STILL_CANCELLING if self._ids[key] == _CANCELLED else NOT_RUN
         self._ids[key] = _RUNNING
-        return True, None
+        return None, ""
 
     async def handled(self, ctx: Any, call_next: Any) -> Any:
         """The SDK's middleware: a request's handler ended. Cancelled, it is settled (no answer

@@ -169,9 +169,9 @@ class Lines:
                     if message is None or refused is not _NONE:
                         await self._refuse.send((None if message is None else refused, _INVALID))
                         continue
-                    free, ident = self._in_flight.arriving(message)
-                    if not free:  # its id is that of a request in flight: never run
-                        await self._refuse.send((ident, mcp_ids.NOT_RUN))
+                    ident, why = self._in_flight.arriving(message)
+                    if why:  # its id is that of a request in flight: never run
+                        await self._refuse.send((ident, why))
                         continue
                     self._agreeing(message)
                     yield mcp_ids.inbound(mcp_coerce.call_line(message))
