@@ -160,3 +160,41 @@ def test_every_way_a_call_ends_frees_its_id(repo: GitRepo, tmp_path: Path) -> No
     assert not (repo.path / "x.txt").exists()
     ops: list[Any] = [op["status"] for op in repo.atomic_json("log")["operations"]]
     assert ops == ["rolled_back"], ops
+
+
+META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
+}
+
+
+def test_the_2026_era_refuses_a_duplicate_id_the_same(repo: GitRepo, tmp_path: Path) -> None:
+    """No `initialize`: `server/discover`, each request with its envelope in `_meta`. A
+    second `run` with the id of one running is refused, never run, as in the handshake era."""
+    go = tmp_path / "go"
+    lines = Lines(repo)
+
+    def run(ident: int, line: str) -> None:
+        params = {"name": "run", "arguments": {"command": ["sh", "-c", line]}, "_meta": META}
+        lines.send({"jsonrpc": "2.0", "id": ident, "method": "tools/call", "params": params})
+
+    try:
+        lines.send(
+            {"jsonrpc": "2.0", "id": 0, "method": "server/discover", "params": {"_meta": META}}
+        )
+        assert "result" in (lines.receive(30) or {})
+        flag = tmp_path / "started"
+        run(3, f"echo a > first.txt; touch {flag}; while [ ! -e {go} ]; do sleep 0.02; done")
+        _started(flag)
+        run(3, "echo b > second.txt")
+        _refused(lines, 3)
+        go.touch()
+        answer = lines.receive(60)
+        assert answer is not None and answer["id"] == 3, answer
+        assert answer["result"]["isError"] is False, answer
+        assert lines.receive(0.5) is None
+    finally:
+        go.touch()
+        assert "Traceback" not in lines.close()
+    assert repo.exists("first.txt") and not repo.exists("second.txt")
