@@ -154,3 +154,45 @@ def test_advice_fields_are_said_as_tools_and_data_is_not() -> None:
         "output": "`git atomic abort`\n",
         "recovery": {"notes": ["then the `status` tool"]},
     }
+
+
+def test_the_options_of_the_called_tool_are_its_parameters() -> None:
+    said = in_tool_words(
+        "rollback --to 3f2a: ask for it with --whole (--dry-run lists it), or with --op ID, "
+        "or restore some paths: --to CHECKPOINT -- PATH...",
+        "rollback",
+    )
+    assert said == (
+        'rollback to: "3f2a": ask for it with whole: true (dry_run: true lists it), or with '
+        "op, or restore some paths: to with paths"
+    )
+    begin = "set user.name to your name, or use --history shadow"
+    assert in_tool_words(begin, "begin") == 'set user.name to your name, or use history: "shadow"'
+    assert in_tool_words(begin, "commit") == begin  # an option commit does not take
+    assert in_tool_words(begin) == begin
+    kept = [
+        "abort it (git merge --abort --whole), or stop",  # git's own command
+        "`git atomic emergency --to COMMIT` saves it",  # no tool runs it
+        "no operation named '--whole' or \"--op\"",  # a value the call gave, quoted
+    ]
+    for line in kept:
+        assert in_tool_words(line, "rollback") == line, line
+
+
+def test_a_rollback_to_a_whole_earlier_state_says_its_parameters(repo: GitRepo) -> None:
+    """`rollback` `to` an earlier operation's checkpoint, neither `whole` nor `paths`: refused
+    (nothing changed), its line naming the parameters that ask for each, not `--whole`."""
+    lines = Lines(repo)
+    try:
+        lines.hello()
+        lines.call(1, "run", command=["sh", "-c", "echo x > x.txt"])
+        answer = lines.receive(60)
+        assert answer is not None and answer["result"]["isError"] is False, answer
+        pre_op = answer["result"]["structuredContent"]["checkpoints"]["pre_op"]
+        lines.call(2, "rollback", to=pre_op)
+        text = _first_line(lines, 2)
+        assert "whole: true" in text and "dry_run: true" in text, text
+        assert "--" not in text, text
+    finally:
+        assert "Traceback" not in lines.close()
+    assert repo.read("x.txt") == b"x\n"

@@ -397,7 +397,7 @@ def test_a_failing_gate_rollback_at_every_level_and_undo(repo: GitRepo) -> None:
         repo.git("add", "later.txt")
         repo.git("commit", "-qm", "later work")
         pre_op = first["checkpoints"]["pre_op"]
-        assert "--whole" in await s.error("rollback", to=pre_op)
+        assert "whole: true" in await s.error("rollback", to=pre_op)  # the tool's parameter
         dropping = await s.call("rollback", op=first["op_id"], whole=True, dry_run=True)
         assert "later work" in [c["subject"] for c in dropping["dropped_commits"]]
         effect = await s.call("rollback", op=first["op_id"])

@@ -142,19 +142,21 @@ def _output(spec: ToolSpec, result: CliResult) -> dict[str, Any]:
     return {"output": kept, "output_truncated": cut}
 
 
-def one_line(result: mcp_types.CallToolResult, arguments: Any) -> mcp_types.CallToolResult:
+def one_line(
+    result: mcp_types.CallToolResult, arguments: Any, tool: str | None = None
+) -> mcp_types.CallToolResult:
     """`result`, where it is an error, with each long value of the call's that its line echoes
     bounded (a 50 MB `repo` came back whole) and each control character in it written `\\xNN`
     (a `repo` or a name with a newline made the line two), and the CLI's advice (`git atomic
-    recover`) in the tools' words (mcp_words.py); its `failure`, and the JSON text that
-    follows, say that same line."""
+    recover`; `--whole` in a call of `rollback`) in the tools' words (mcp_words.py); its
+    `failure`, and the JSON text that follows, say that same line."""
     import mcp_types as types
 
     from git_atomic.core.printable import bounding, given_strings, printable
 
     first = result.content[0] if result.content else None
     if result.is_error and isinstance(first, types.TextContent):
-        said = bounding(in_tool_words(first.text), list(given_strings(arguments)))
+        said = bounding(in_tool_words(first.text, tool), list(given_strings(arguments)))
         first.text = printable(said)
         structured = result.structured_content
         if isinstance(structured, dict) and structured.get("failure") != first.text:

@@ -222,7 +222,7 @@ class Tools:
                 types.INVALID_PARAMS, f"unknown tool {unknown}; tools: {', '.join(TOOLS)}"
             )
         result = await self._call(ctx, spec, arguments, roots)
-        return mcp_results.one_line(result, arguments)
+        return mcp_results.one_line(result, arguments, name)
 
     async def _call(
         self,

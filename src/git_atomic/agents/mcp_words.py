@@ -22,11 +22,45 @@ _COMMAND: Final = re.compile(r"(\brun )?`git atomic ([a-z]+)((?: [^`]*)?)`")
 _POSITIONAL: Final = {"begin": "name", "show": "id", "tdd": "phase"}
 
 
-def in_tool_words(line: str) -> str:
-    """`line` with each `git atomic ...` a tool does said as that tool's call."""
-    if "`git atomic " not in line:
-        return line
-    return _COMMAND.sub(_said, line)
+def in_tool_words(line: str, tool: str | None = None) -> str:
+    """`line` with each `git atomic ...` a tool does said as that tool's call, and, where it
+    answers a call of `tool`, each of the command line's options that tool takes as its
+    parameter (`ask for it with --whole` is `with whole: true`)."""
+    if "`git atomic " in line:
+        line = _COMMAND.sub(_said, line)
+    if tool in TOOLS and " --" in line:
+        line = _options_as_parameters(line, TOOLS[tool].input_schema["properties"])
+    return line
+
+
+# An option and the word after it; `-- PATH...`, the paths a command line ends with.
+_OPTION: Final = re.compile(r"(?<![\w'\"-])--([a-z][a-z-]*)?(?: ([^\s,;:()-][^\s,;:()]*))?")
+
+
+def _options_as_parameters(line: str, params: dict[str, Any]) -> str:
+    """The options of the command the line answers, outside backquotes and outside the
+    parentheses that give git's own command (`(git merge --abort)`), as parameters."""
+
+    def said(found: re.Match[str]) -> str:
+        option, word = found.group(1), found.group(2)
+        if option is None:  # `-- PATH...`
+            known = "paths" in params and word and _placeholder(word)
+            return "with paths" if known else found[0]
+        name = option.replace("-", "_")
+        if name not in params:
+            return found[0]
+        after = f" {word}" if word else ""
+        if params[name].get("type") == "boolean":
+            return f"{name}: true{after}"
+        if word is None or _placeholder(word):
+            return name
+        return f"{name}: {json.dumps(word, ensure_ascii=False)}"
+
+    parts = line.split("`")
+    for at in range(0, len(parts), 2):  # outside backquotes
+        pieces = re.split(r"(\(git [^)]*\))", parts[at])
+        parts[at] = "".join(p if p.startswith("(git ") else _OPTION.sub(said, p) for p in pieces)
+    return "`".join(parts)
 
 
 # The fields of a result that carry advice (status's `blocked`, a rollback's `notes`), not
@@ -100,5 +134,5 @@ def _arguments(verb: str, words: list[str]) -> dict[str, Any] | None:
 
 
 def _placeholder(word: str) -> bool:
-    """NAME, ID, COMMAND, red|green|refactor: what the reader fills in, not a value."""
-    return word.isupper() or "|" in word
+    """NAME, ID, COMMAND, PATH..., red|green|refactor: what the reader fills in, not a value."""
+    return word.rstrip(".").isupper() or "|" in word
