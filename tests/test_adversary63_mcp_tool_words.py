@@ -146,6 +146,8 @@ def test_advice_fields_are_said_as_tools_and_data_is_not() -> None:
         "command": {"argv": ["echo", "`git atomic abort`"]},
         "output": "`git atomic abort`\n",
         "recovery": {"notes": ["then `git atomic status`"]},
+        "error": "refused",
+        "hint": "see `git atomic show 3f2a --diff`",
     }
     assert advice_in_tool_words(data) == {
         "blocked": "roll it back with the `abort` tool",
@@ -153,6 +155,8 @@ def test_advice_fields_are_said_as_tools_and_data_is_not() -> None:
         "command": {"argv": ["echo", "`git atomic abort`"]},
         "output": "`git atomic abort`\n",
         "recovery": {"notes": ["then the `status` tool"]},
+        "error": "refused",
+        "hint": 'see the `show` tool with {"id": "3f2a", "diff": true}',
     }
 
 

@@ -83,7 +83,7 @@ def outcome(spec: ToolSpec, result: CliResult) -> mcp_types.CallToolResult:
         if set(data) <= {"error", "hint", "exit_code"}:
             return error(line)
         # A refusal with details (a rollback's overlapping paths): the JSON follows the line.
-        return error(line, _as_text(data))
+        return error(line, _as_text(advice_in_tool_words(data)))
     said = advice_in_tool_words(data)
     structured = {**_bounded(said), **_output(spec, result), "exit_code": result.exit_code}
     if result.exit_code == 0:

@@ -65,7 +65,7 @@ def _options_as_parameters(line: str, params: dict[str, Any]) -> str:
 
 # The fields of a result that carry advice (status's `blocked`, a rollback's `notes`), not
 # data: a command's argv, its output or a path stays as it came, whatever it holds.
-ADVICE: Final = frozenset({"blocked", "notes", "hint", "why", "next"})
+ADVICE: Final = frozenset({"blocked", "notes", "hint", "why", "next", "error"})
 
 
 def advice_in_tool_words(value: Any, *, advice: bool = False) -> Any:
