@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from pathlib import Path
 from typing import Final
 
 from git_atomic.core import process
-from git_atomic.core.errors import NotARepository, UsageError
+from git_atomic.core.errors import ConfigError, NotARepository, UsageError
 from git_atomic.engine import gitdirsearch, layoutcheck
 from git_atomic.engine.git import Repo
 
@@ -311,6 +312,24 @@ def _environment_config(stderr: bytes) -> str:
     )
 
 
+# git's refusals of a configuration it cannot read (config.c): a line it cannot parse, a value
+# of the wrong kind (`core.bare = bogus`, a size with a bogus unit), a bad variable name.
+_CONFIG_UNREADABLE: Final = re.compile(
+    rb"^fatal: bad (?:boolean |numeric )?config (?:line|value|variable|file)", re.M
+)
+
+
+def _unreadable_config(stderr: bytes) -> str:
+    """The line for a configuration git refuses to read (in the repository's config, the
+    user's, one it includes, or given by the environment): a configuration error of the user's
+    (exit 2), not an unusable folder (exit 3); git's reason says which file and key."""
+    reason, _command = _refusal(stderr)
+    return (
+        f"git cannot read its configuration: {reason}; nothing was changed (mend it with an "
+        "editor: git refuses every command, `git config` too, until then)"
+    )
+
+
 def _named_nothing(stderr: bytes) -> str | None:
     """The way out where git names the git dir it did not find (`not a git repository: PATH`,
     not `(or any of the parent directories)`): a `.git` file on the way, or GIT_DIR, names
@@ -347,6 +366,8 @@ def _discover(cwd: str, *, located: bool, check: bool = True) -> Repo:
             )
         if b"unable to parse command-line config" in res.stderr:
             raise UsageError(_environment_config(res.stderr))
+        if _CONFIG_UNREADABLE.search(res.stderr):
+            raise ConfigError(_unreadable_config(res.stderr))
         if b"not a git repository" in res.stderr:
             raise NotARepository(
                 f"not a git repository (or any parent): {cwd}", hint=_named_nothing(res.stderr)
