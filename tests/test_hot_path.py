@@ -101,6 +101,7 @@ SESSION = BEFORE_SCAN | {
         ".engine.commitbody",  # a checkpoint commit worked out without a process
         ".engine.identity",  # who our commits are by, and when (gitconfig.identity_env's)
         ".engine.managedbranch",  # a branch another tool manages (GitButler's) takes none (tiny)
+        ".engine.gitancestors",  # a `git commit` whose hook runs a commits-mode begin (os, /proc)
         ".core.bomtext",  # a configuration or a hook's payload read past a byte order mark
         ".core.config",  # the configuration package: where it is read from, and
         ".core.config.commandline",  # the `-g` gates,

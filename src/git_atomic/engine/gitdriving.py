@@ -26,7 +26,6 @@ from git_atomic.core import wholefile
 from git_atomic.engine import gitstate
 from git_atomic.engine.git import Repo
 
-_ANCESTORS: Final = 12  # how far up the processes that started us a rebase is looked for
 BISECT: Final = "a bisect"
 REBASE: Final = "a rebase"
 
@@ -45,29 +44,9 @@ def driving(repo: Repo) -> str | None:
 def _run_by_rebase(repo: Repo) -> bool:
     """Whether a `git ... rebase ...` working at the top of this worktree is among the
     processes that started us (its exec line's shell, `git atomic`'s wrapper between)."""
-    try:
-        top = os.path.realpath(repo.root)
-    except OSError:
-        return False
-    pid = os.getppid()
-    for _ in range(_ANCESTORS):
-        if pid <= 1:
-            return False
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                argv = fh.read().split(b"\0")
-            with open(f"/proc/{pid}/stat", "rb") as fh:
-                parent = int(fh.read().rpartition(b")")[2].split()[1])
-            if (
-                os.path.basename(argv[0]) in (b"git", b"git-rebase")
-                and b"rebase" in argv[1:]
-                and os.path.realpath(os.readlink(f"/proc/{pid}/cwd")) == top
-            ):
-                return True
-        except (OSError, ValueError, IndexError):
-            return False
-        pid = parent
-    return False
+    from git_atomic.engine import gitancestors  # only at a rebase's exec line
+
+    return gitancestors.git_ancestor(repo.root, (b"rebase",)) is not None
 
 
 def _at_exec(repo: Repo) -> bool:

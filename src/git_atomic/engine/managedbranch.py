@@ -75,3 +75,29 @@ def refuse_commits_past_a_lock(repo: Repo) -> None:
         raise BusyError(
             f"commits mode cannot move the branch past .git/{lock.relative_to(top)}, {held}"
         )
+
+
+# git commands that run hooks (or an editor) before they make their commit, and make it from the
+# HEAD they read first: a commit of ours on the branch meanwhile fails theirs.
+_COMMITTING: Final = (b"commit", b"merge", b"cherry-pick", b"revert", b"am")
+
+
+def refuse_commits_inside_a_commit(repo: Repo) -> None:
+    """Raise BusyError (exit 3) where a `git commit` (merge, cherry-pick, revert, am) of this
+    worktree is among the processes that started us: its `pre-commit`, `prepare-commit-msg` or
+    `commit-msg` hook (or its editor) runs this, and git makes its commit once that is done,
+    from the HEAD it read before: a commit of ours there failed it (`cannot lock ref 'HEAD':
+    is at ... but expected ...`). `git commit -a` or with paths holds index.lock and names it
+    in GIT_INDEX_FILE, refused as another index; a plain `git commit` holds no lock to tell."""
+    from git_atomic.engine import gitancestors  # (os alone: a few /proc reads up the chain)
+
+    found = gitancestors.git_ancestor(repo.root, _COMMITTING)
+    if found is None:
+        return
+    pid, verb = found
+    raise BusyError(
+        f"commits mode cannot commit on the branch while `git {verb}` (pid {pid}), whose hook "
+        f"or editor runs this, has yet to make its own commit: git's would then fail; "
+        "nothing was changed",
+        hint="use --history shadow in a git hook, or run it once that git is done",
+    )

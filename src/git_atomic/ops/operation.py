@@ -78,6 +78,7 @@ class Engine(Restoring):
             self.repo.identity_env(required=True)
             managedbranch.refuse_commits_on_managed(self.repo)
             managedbranch.refuse_commits_past_a_lock(self.repo)
+            managedbranch.refuse_commits_inside_a_commit(self.repo)
         op_id = new_op_id()
         detail = {**(detail or {}), samefolder.ROOT_KEY: samefolder.root_identity(self.repo)}
         gitdirnoted.note_at_begin(self.repo, detail)
