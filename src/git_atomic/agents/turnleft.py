@@ -59,11 +59,6 @@ def locks_left(repo: git.Repo, record: Record) -> list[str]:
     """git's locks (HEAD.lock...) a git of the turn's calls left, removed as an operation's
     own rollback removes them (gitlocks.py; a few lstat calls where there are none), whether
     the turn is kept or taken back."""
-    from git_atomic.engine import gitlockheld
-
-    locks = gitlockheld.git_locks(repo)
-    if not locks:
-        return []
     from git_atomic.engine import gitlocks
 
-    return gitlocks.dropped(repo, call_windows(repo, record), locks)
+    return gitlocks.removed(repo, lambda: call_windows(repo, record))

@@ -152,12 +152,15 @@ def locks_left(ctx: context.Context, op: OpRow) -> list[str]:
     its own rollback removes them (gitlocks.py): written while it ran, an agent turn's within
     its calls (one from between them, or since, is yours). A few lstat calls where there are
     none."""
-    from git_atomic.engine import gitlockheld
+    from git_atomic.engine import gitlocks
 
-    locks = gitlockheld.git_locks(ctx.repo)
-    if not locks:
-        return []
-    from git_atomic.engine import checkpoint, gitlocks
+    return gitlocks.removed(ctx.repo, lambda: _windows(ctx, op))
+
+
+def _windows(ctx: context.Context, op: OpRow) -> list[tuple[float, float | None]]:
+    """When `op` ran: an agent turn's calls, each from the capture at its start to the one at
+    its end, else its run from start to end."""
+    from git_atomic.engine import checkpoint
 
     windows: list[tuple[float, float | None]] = []
     for step in effect.turn_steps(op):
@@ -166,7 +169,7 @@ def locks_left(ctx: context.Context, op: OpRow) -> list[str]:
             windows.append((start, checkpoint.load(ctx.repo, step.after).captured_at))
     if not effect.turn_steps(op):
         windows.append((op.started_at, op.ended_at))
-    return gitlocks.dropped(ctx.repo, windows, locks)
+    return windows
 
 
 def mend_reflogs(

@@ -11,7 +11,7 @@ from git_atomic.commands.recoverdone import Action, Recovery
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import OpKind
-from git_atomic.engine import checkpoint, git, gitlockheld
+from git_atomic.engine import checkpoint, git
 from git_atomic.ops import output
 from git_atomic.ops.operation import Engine
 
@@ -91,9 +91,6 @@ def locks_left(engine: Engine, op: OpRow) -> list[str]:
     rollback removes them (ops/rollbackop.py); a turn's are its calls' (judge.py)."""
     if op.kind == OpKind.AGENT_TURN:
         return []
-    locks = gitlockheld.git_locks(engine.repo)  # a few lstat calls
-    if not locks:
-        return []
     from git_atomic.engine import gitlocks
 
-    return gitlocks.dropped(engine.repo, [(op.started_at, None)], locks)
+    return gitlocks.removed(engine.repo, lambda: [(op.started_at, None)])

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -28,10 +28,22 @@ from git_atomic.engine.git import Repo
 
 _MARGIN_S: Final = 1.0  # a file system's times against our clock
 
+Windows = Sequence[tuple[float, float | None]]  # (start, end), None: no end
 
-def dropped(
-    repo: Repo, windows: Sequence[tuple[float, float | None]], found: list[Path]
-) -> list[str]:
+
+def removed(repo: Repo, windows: Callable[[], Windows]) -> list[str]:
+    """The one door to this module's removal: the locks git_locks finds now (a few lstat calls
+    where there are none), those written within `windows()` (the operation's run, an agent
+    turn's calls: worked out only where a lock is there) and stale removed, one line each for
+    those removed and for those a live git may hold (`dropped`). Used by an operation's own
+    rollback, `rollback --op` and `undo`, `recover`, and a turn's judging."""
+    found = gitlockheld.git_locks(repo)
+    if not found:
+        return []
+    return dropped(repo, windows(), found)
+
+
+def dropped(repo: Repo, windows: Windows, found: list[Path]) -> list[str]:
     """Remove those of the locks `found` (gitlockheld.git_locks) that are stale and were written
     within one of `windows` ((start, end), None: no end): the operation's run, an agent
     turn's calls; one line each for those removed and for those a live git may hold."""

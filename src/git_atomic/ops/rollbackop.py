@@ -12,7 +12,7 @@ from typing import Final
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import EventKind, FailedPhase, OpStatus
-from git_atomic.engine import gitlinks, gitlockheld, layoutcheck
+from git_atomic.engine import gitlinks, layoutcheck
 from git_atomic.ops import gitdirback, gitdirnoted, output
 from git_atomic.ops.operation import Engine
 
@@ -118,9 +118,6 @@ def rollback_op(
 def _locks_left(engine: Engine, op: OpRow) -> list[str]:
     """git's locks a git of the operation left that no git holds (it died half way), removed
     and said (gitlocks.py): a few lstat calls where there are none."""
-    locks = gitlockheld.git_locks(engine.repo)
-    if not locks:
-        return []
     from git_atomic.engine import gitlocks
 
-    return gitlocks.dropped(engine.repo, [(op.started_at, None)], locks)
+    return gitlocks.removed(engine.repo, lambda: [(op.started_at, None)])
