@@ -120,7 +120,8 @@ def go(
             detail["paths"] = [p.decode("utf-8", "surrogateescape") for p in move.paths]
         # git's locks its git left (HEAD.lock...), first: the move's own ref updates need them
         unlocked = locks_left(ctx, subject) if takes_back and subject is not None else []
-        done = moves.carry_out(engine, move, detail=detail or None, probe=prev.current)
+        with output.told_if_refused(unlocked):
+            done = moves.carry_out(engine, move, detail=detail or None, probe=prev.current)
         if unlocked:
             done = records.replace(done, problems=(*unlocked, *done.problems))
         if takes_back and subject is not None:

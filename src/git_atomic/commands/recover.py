@@ -86,7 +86,8 @@ def recover(*, accept: bool, json_out: bool) -> int:
         samefolder.same_worktree(ctx.repo, op)
         if op is not None and _needs_recovery(op):
             try:
-                _recover_op(engine, op, accept=accept, done=done)
+                with output.told_if_refused(done.unlocked):  # (filled as it goes)
+                    _recover_op(engine, op, accept=accept, done=done)
             except CheckpointGone as exc:
                 raise CheckpointGone(exc.message, hint=_GONE_HINT) from None
             except GitError:
@@ -300,7 +301,8 @@ def _recover_op(engine: Engine, op: OpRow, *, accept: bool, done: Recovery) -> N
         # Its git's locks (a killed git's: its own, or the interrupted restore's), before any
         # ref of it moves back; `--accept` moves refs only where it finishes a restore or a
         # commit stopped half way.
-        done.problems += recoverbeside.locks_left(engine, op)
+        done.unlocked += recoverbeside.locks_left(engine, op)
+        done.problems += done.unlocked
     # Asked only with --accept, which must not measure from what is gone; a restore finds out
     # by itself (Engine.rollback_to) and refuses, and this refusal's hint says what then.
     gone = checkpointgone.missing(engine.repo, pre.sha) if pre is not None and accept else []

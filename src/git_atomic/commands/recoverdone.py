@@ -39,6 +39,7 @@ class Recovery:
     action: Action | None = None
     rescue: str | None = None
     problems: list[str] = field(default_factory=list)
+    unlocked: list[str] = field(default_factory=list)  # git's stale locks removed (said if refused)
     notes: list[str] = field(default_factory=list)  # for the summary line (reflogs written back)
     not_restored: list[bytes] = field(default_factory=list)  # the system refused (exit 3)
     # A commit a remote-tracking ref holds that the finished restore took off a branch

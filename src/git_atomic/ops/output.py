@@ -3,11 +3,13 @@ stdout, built by resultjson.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
+from git_atomic.core.errors import AtomicError
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.printable import printable
@@ -41,6 +43,21 @@ def say(text: str) -> None:
     or ESC a path, a branch or a command brings is written `\\xNN` (core/printable.py), so
     the line stays one line and never drives the terminal."""
     say_lines(printable(text))
+
+
+@contextlib.contextmanager
+def told_if_refused(done: Sequence[str]) -> Iterator[None]:
+    """`done`: lines of what was done already (git's stale locks removed before a move, as its
+    ref updates need: gitlocks.removed), which were to join the move's result; where what
+    follows is refused (one of our errors), each is said first, a warning line, then the
+    refusal's one line: a file gone from .git is never said nowhere. Read when raised: a list
+    the block fills is said as it stands then."""
+    try:
+        yield
+    except AtomicError:
+        for line in done:
+            say(f"git-atomic: warning: {line}")
+        raise
 
 
 def say_lines(text: str) -> None:

@@ -66,7 +66,8 @@ def rollback_op(
     # git's locks its git left (HEAD.lock, a branch's, packed-refs.lock...), first: the
     # restore's own ref updates need them (a branch it moved stayed where it left it).
     first += _locks_left(engine, op)
-    result = engine.rollback_to(op.id, engine.pre_op(op.id).sha, event=event, own_branches=True)
+    with output.told_if_refused(first):
+        result = engine.rollback_to(op.id, engine.pre_op(op.id).sha, event=event, own_branches=True)
     problems = [*first, *result.outcome.problems, *([unread] if unread else [])]
     end = engine.journal.checkpoints(op.id)[-1].sha  # the state it left (its rescue)
     changed: dict[str, object] = {}
