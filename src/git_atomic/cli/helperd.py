@@ -57,6 +57,7 @@ PRELOAD: Final = (
     "git_atomic.engine.restore",  # a rollback's restore (a checkpoint imports none of it)
     "git_atomic.engine.trash",  # what it removes for good, emptied by a process of its own
     "git_atomic.engine.restorerefs",  # its moves of HEAD and the branches
+    "git_atomic.engine.gitlocks",  # and git's stale locks it removes first (one door)
     "git_atomic.ops.hooksmade",  # the git hooks an operation's own rollback names (`abort`)
     "git_atomic.ops.configmade",  # the settings an operation's own rollback names (`abort`)
     "git_atomic.engine.lfskeep",  # a restore's kept content (and its hmac, secrets)
