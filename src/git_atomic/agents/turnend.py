@@ -104,7 +104,7 @@ def _close_others_abandoned(repo: git.Repo, session: str) -> list[judge.Verdict]
         if slot.session == session:
             continue
         why = f"a turn of another session, {slot.session[:12]}: {turnabandoned.abandoned_why(slot)}"
-        verdict = _finish(repo, slot, ending=why, history="shadow")
+        verdict = _finish(repo, slot, ending=why, history="shadow", own_session=False)
         if verdict is not None:
             verdicts.append(verdict)
     return verdicts
@@ -166,8 +166,10 @@ def _nothing_recorded(repo: git.Repo) -> bool:
 
 
 def _finish(
-    repo: git.Repo, slot: Slot, *, ending: str | None, history: str
+    repo: git.Repo, slot: Slot, *, ending: str | None, history: str, own_session: bool = True
 ) -> judge.Verdict | None:
+    """`own_session`: the call is of the turn's own session (its prompt, its end): a turn
+    whose Stop could not wait for the lock is judged there (turnstopkilled.busy)."""
     from git_atomic.agents import judge, turnstopkilled
     from git_atomic.core.vocab import HistoryMode
     from git_atomic.ops import context
@@ -196,6 +198,10 @@ def _finish(
                     # Its Stop was killed before the turn was an operation: judged as it would
                     # have been, never "ended without Stop" (turnstopkilled.py).
                     ending, history = None, began
+                elif ending is not None and own_session and (busy := turnstopkilled.busy(record)):
+                    # Its Stop came and could not wait for the lock: judged as it would have
+                    # been, never closed unjudged by the next prompt.
+                    ending, history = None, busy
                 record = turnstopkilled.unmarked(record)
                 if ending is not None and turnabandoned.idle_too_long(slot):
                     record = turnabandoned.without_open_window(repo, record)
@@ -265,12 +271,19 @@ def _finish(
             record = turnstopkilled.unmarked(record)  # not killed: no end of it under way
             with slot.held():
                 slot.write(record)
-        record = record or left
         hint = exc.hint
         if isinstance(exc, LockBusy):
             # (not the command line's `--wait`: a hook has none, it waited
             # GIT_ATOMIC_HOOK_LOCK_WAIT)
             hint = "the turn stays open: its next Stop judges it"
+            if record is not None and (ending is None or turnstopkilled.busy(record)):
+                # Its end was seen: the next prompt judges it too, never keeps it unjudged.
+                if ending is None:
+                    with slot.held():
+                        if (now := slot.read()) is not None and now.op_id == record.op_id:
+                            slot.write(turnstopkilled.marked_busy(now, history))
+                hint = "the turn stays open: its next Stop judges it, or your next prompt does"
+        record = record or left
         why = f"{exc} ({hint})" if hint else str(exc)
         if record is not None and _left_open(repo, record.op_id):
             why += (

@@ -13,6 +13,11 @@ path (its hook timeout) leaves the record so marked, and
   wrote since, in another file or the same one, stays;
 - the next hook call of that session that ends the turn (the next prompt, the session's end)
   judges it as its Stop would have, never "ended without Stop".
+
+A Stop that could not wait for the worktree's lock (another git-atomic held it past
+GIT_ATOMIC_HOOK_LOCK_WAIT) captured nothing and judged nothing: it marks the record `busy`, and
+the session's next call that ends the turn (its next prompt, its end) judges it as that Stop
+would have, never closes it unjudged; its next Stop judges it too (the turn stays open).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from git_atomic.ops.context import Context
 
 # In `Record.extra`: the end event that began judging the turn ({"pid", "history"}).
 STOP_BEGAN: Final = "stop_began"
+# In `Record.extra`: the end event that could not wait for the lock ({"history"}).
+STOP_BUSY: Final = "stop_busy"
 
 
 def mark(record: Record, history: str) -> Record:
@@ -51,10 +58,29 @@ def marked_here(record: Record) -> bool:
     return isinstance(began, dict) and began.get("pid") == os.getpid()
 
 
+def marked_busy(record: Record, history: str) -> Record:
+    """The record as a Stop that could not wait for the lock leaves it: judged by the next
+    call that ends the turn."""
+    return records.replace(record, extra={**record.extra, STOP_BUSY: {"history": history}})
+
+
+def busy(record: Record) -> str | None:
+    """The history mode of the end event that could not wait for the lock (None: none)."""
+    was = record.extra.get(STOP_BUSY)
+    if not isinstance(was, dict):
+        return None
+    history = was.get("history")
+    return history if isinstance(history, str) else "shadow"
+
+
 def unmarked(record: Record) -> Record:
-    if STOP_BEGAN not in record.extra:
+    """The record without either mark (its end begins now)."""
+    if STOP_BEGAN not in record.extra and STOP_BUSY not in record.extra:
         return record
-    return records.replace(record, extra={k: v for k, v in record.extra.items() if k != STOP_BEGAN})
+    return records.replace(
+        record,
+        extra={k: v for k, v in record.extra.items() if k not in (STOP_BEGAN, STOP_BUSY)},
+    )
 
 
 def recorded(ctx: Context, record: Record) -> None:
