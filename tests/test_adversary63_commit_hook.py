@@ -88,3 +88,16 @@ def test_shadow_mode_in_a_commit_hook_runs(repo: GitRepo, tmp_path: Path) -> Non
 def test_commits_mode_outside_any_git_command_still_commits(repo: GitRepo) -> None:
     repo.atomic("run", "--history", "commits", "--", "sh", "-c", "echo x > made", check=0)
     assert repo.git("log", "-1", "--format=%s").startswith("OP-EXEC")
+
+
+def test_commits_mode_in_a_post_commit_hook_still_commits(repo: GitRepo, tmp_path: Path) -> None:
+    """Once git's commit is made (`post-commit`), a commit of ours after it fails nothing: it
+    runs there, as it always did."""
+    out = tmp_path / "inner"
+    _hook(repo, "post-commit", "commits", out)
+    rc, err = _outer(repo, "post-commit")
+    assert rc == 0, err
+    assert int(Path(f"{out}.rc").read_text()) == 0, Path(f"{out}.err").read_text()
+    assert repo.git("log", "-2", "--format=%s").splitlines()[1] == "outer"
+    assert repo.git("log", "-1", "--format=%s").startswith("OP-EXEC")
+    assert repo.read("made") == b"x\n"

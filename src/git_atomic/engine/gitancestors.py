@@ -36,12 +36,15 @@ def verb_of(argv: list[bytes]) -> bytes | None:
     return None
 
 
-def git_ancestor(root: Path, verbs: Collection[bytes]) -> tuple[int, str] | None:
+def git_ancestor(root: Path, verbs: Collection[bytes]) -> tuple[int, str, list[bytes]] | None:
     """The pid and verb of the first process up from our parent that is a `git VERB` (one of
     `verbs`) working at the top of the worktree `root` (git moves there before it works; one
-    working in a repository inside it, a submodule's, is not ours), or None."""
+    working in a repository inside it, a submodule's, is not ours), and the argv of the
+    process it started on the way to us (the hook it runs: `.git/hooks/pre-commit`), or None."""
     try:
         top = os.path.realpath(root)
+        with open("/proc/self/cmdline", "rb") as fh:
+            below = fh.read().split(b"\0")
     except OSError:
         return None
     pid = os.getppid()
@@ -59,8 +62,8 @@ def git_ancestor(root: Path, verbs: Collection[bytes]) -> tuple[int, str] | None
                 and verb in verbs
                 and os.path.realpath(os.readlink(f"/proc/{pid}/cwd")) == top
             ):
-                return pid, os.fsdecode(verb)
+                return pid, os.fsdecode(verb), below
         except (OSError, ValueError, IndexError):
             return None
-        pid = parent
+        pid, below = parent, argv
     return None

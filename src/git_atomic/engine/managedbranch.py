@@ -80,6 +80,8 @@ def refuse_commits_past_a_lock(repo: Repo) -> None:
 # git commands that run hooks (or an editor) before they make their commit, and make it from the
 # HEAD they read first: a commit of ours on the branch meanwhile fails theirs.
 _COMMITTING: Final = (b"commit", b"merge", b"cherry-pick", b"revert", b"am")
+# Their hooks that run once their commit is made: commits mode works there, as it always did.
+_AFTER: Final = frozenset((b"post-commit", b"post-merge", b"post-applypatch", b"post-rewrite"))
 
 
 def refuse_commits_inside_a_commit(repo: Repo) -> None:
@@ -94,7 +96,9 @@ def refuse_commits_inside_a_commit(repo: Repo) -> None:
     found = gitancestors.git_ancestor(repo.root, _COMMITTING)
     if found is None:
         return
-    pid, verb = found
+    pid, verb, below = found
+    if any(os.path.basename(arg) in _AFTER for arg in below[:3]):
+        return  # (the hook's path is its argv[0], or a shell's first argument)
     raise BusyError(
         f"commits mode cannot commit on the branch while `git {verb}` (pid {pid}), whose hook "
         f"or editor runs this, has yet to make its own commit: git's would then fail; "
