@@ -107,6 +107,36 @@ def judge(
         said = record.extra.get("said")  # turnbeside.SAID (not imported on this path)
         told = [*(said if isinstance(said, list) else []), *unlocked]
         record = records.replace(record, extra={**record.extra, "said": told})
+    try:
+        return _judge(
+            repo,
+            ctx,
+            record,
+            ending=ending,
+            history=history,
+            unreadable=unreadable,
+            held_up=held_up,
+            listed=listed,
+        )
+    except AtomicError as exc:
+        # Refused after the locks went (a live git's index.lock met by its take-back): they
+        # are said with the refusal (turnend.py reads the notes), not lost with the verdict.
+        for line in unlocked:
+            exc.add_note(line)
+        raise
+
+
+def _judge(
+    repo: git.Repo,
+    ctx: Held,
+    record: Record,
+    *,
+    ending: str | None,
+    history: HistoryMode,
+    unreadable: str,
+    held_up: str,
+    listed: bytes | None,
+) -> Verdict:
     refs = turnop.adopt_refs(repo, record, listed)
     failpoints.hit("judge:refs-adopted")  # its refs moved, no operation row yet
     why = held_up or _in_the_way(ctx)

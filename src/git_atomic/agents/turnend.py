@@ -285,6 +285,8 @@ def _finish(
                 hint = "the turn stays open: its next Stop judges it, or your next prompt does"
         record = record or left
         why = f"{exc} ({hint})" if hint else str(exc)
+        # What was done before the refusal, said with it (judge.py: git's stale locks removed).
+        why += "".join(f"; {note}" for note in getattr(exc, "__notes__", ()))
         if record is not None and _left_open(repo, record.op_id):
             why += (
                 f"; its operation {record.op_id} is left open: `git atomic recover` finishes it "
