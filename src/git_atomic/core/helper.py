@@ -57,11 +57,13 @@ def enabled(environ: os._Environ[str] | dict[str, str] = os.environ) -> bool:
 
 
 def idle_seconds(environ: os._Environ[str] | dict[str, str] = os.environ) -> float:
+    """GIT_ATOMIC_HELPER_IDLE: the default where it is no finite number above 0 (`inf`, as
+    core/envnumbers.py reads our other waits: a helper that never leaves, one per worktree)."""
     try:
         value = float(environ.get("GIT_ATOMIC_HELPER_IDLE", ""))
     except ValueError:
         return DEFAULT_IDLE
-    return value if value > 0 else DEFAULT_IDLE
+    return value if 0 < value < float("inf") else DEFAULT_IDLE
 
 
 def identity() -> bytes:
