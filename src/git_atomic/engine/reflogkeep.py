@@ -168,6 +168,41 @@ def identities(repo: Repo, names: Iterable[str], *, with_head: bool = True) -> d
     return found
 
 
+def rewritten(repo: Repo, op_id: str) -> list[str]:
+    """The reflogs (branches', worktrees' HEADs') the operation's PRE-OP kept that are no
+    longer that file grown in place: another inode (`reflog expire` and `reflog delete` write
+    a new file and rename it), a smaller size, or none. Noted as the operation closes
+    (gitdirnoted.note_at_close), so that a later move taking its effect back or making it
+    again (`undo`, `rollback --op`) mends those alone (mend's `only`), never a reflog you
+    expired after it ended. A few lstat calls; no byte of a reflog read."""
+    if not _files_backend(repo):
+        return []
+    found: list[str] = []
+    with contextlib.ExitStack() as stack:
+        try:
+            top = _open_top(repo, stack, make=False)
+            where = _open_dir(op_id, top, make=False)
+            stack.callback(os.close, where)
+            sizes = json.loads(_read(where, _SIZES))
+        except (OSError, ValueError):
+            return []
+        for key, size in sizes.items() if isinstance(sizes, dict) else ():
+            try:
+                name = os.fsdecode(bytes.fromhex(key))
+                kept = os.stat(key, dir_fd=where, follow_symlinks=False)
+            except (OSError, ValueError, TypeError):
+                continue  # not kept: mend has nothing to write back for it
+            try:
+                now = os.lstat(os.path.join(repo.common_dir, os.fsdecode(_reflog(name))))
+            except OSError:
+                found.append(name)
+                continue
+            same_file = (now.st_ino, now.st_dev) == (kept.st_ino, kept.st_dev)
+            if not same_file or not isinstance(size, int) or now.st_size < size:
+                found.append(name)
+    return sorted(found)
+
+
 def mend(
     repo: Repo, op_id: str, names: Iterable[str], *, only: Collection[str] | None = None
 ) -> tuple[list[str], list[str]]:

@@ -25,6 +25,9 @@ def foresee(
     if checkpoints and checkpoints[0].kind == CheckpointKind.PRE_OP:
         snap = checkpoint.load(repo, checkpoints[0].sha)
         rewritten = reflogkeep.foresee(repo, op.id, snap.branches)
+        only = details.get(gitdirback.REFLOGS_REWRITTEN)  # as mend_reflogs: its own alone
+        if isinstance(only, list):
+            rewritten = [name for name in rewritten if name in only]
         for name in rewritten:
             shown = name.removeprefix("refs/heads/")
             if name.startswith("worktrees/"):

@@ -86,9 +86,16 @@ def note_at_begin(repo: Repo, detail: dict[str, object]) -> None:
     detail[coreplace.BEFORE], detail[coreplace.LINES] = coreplace.note_with_lines(repo)
 
 
-def note_at_close(repo: Repo, detail: Mapping[str, object]) -> Mapping[str, object]:
+def note_at_close(
+    repo: Repo, detail: Mapping[str, object], *, op_id: str | None = None
+) -> Mapping[str, object]:
     """`detail` with what the operation leaves in the git dir as it closes: a later rollback
-    of its effect takes back only what is still so."""
+    of its effect takes back only what is still so. `op_id`: the reflogs it rewrote while it
+    ran are noted too (those alone a later move writes back: not one you expire after it)."""
+    if op_id is not None and "reflogs_rewritten" not in detail:  # gitdirback.REFLOGS_REWRITTEN
+        from git_atomic.engine import reflogkeep  # (imported at its PRE-OP already)
+
+        detail = {**detail, "reflogs_rewritten": reflogkeep.rewritten(repo, op_id)}
     detail = _with_worktrees_removed(repo, detail)
     detail = _with_orig_head_left(repo, detail)
     locks = detail.get("worktree_locks")  # worktreelocks.BEFORE

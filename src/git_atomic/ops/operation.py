@@ -247,7 +247,9 @@ class Engine(Restoring):
         assert op is not None
         self.tell_too_large()
         if not noted:
-            detail = gitdirnoted.note_at_close(self.repo, op.details if detail is None else detail)
+            detail = gitdirnoted.note_at_close(
+                self.repo, op.details if detail is None else detail, op_id=op_id
+            )
         now = time.time()
         self.journal.close_op(
             op_id,

@@ -61,7 +61,10 @@ def rollback_op(
         unread = packedrefs.unchecked(repo.git_dir, repo.common_dir, since=op.started_at)
     if not gitlinks.packed_refs_foreign(engine.repo.common_dir):
         with contextlib.suppress(OSError, AtomicError, safefs.Blocked):
-            detail, noted = dict(gitdirnoted.note_at_close(engine.repo, op.details)), True
+            detail, noted = (
+                dict(gitdirnoted.note_at_close(engine.repo, op.details, op_id=op.id)),
+                True,
+            )
     first = gitdirback.alternates_first(engine.repo, op.details)
     # git's locks its git left (HEAD.lock, a branch's, packed-refs.lock...), first: the
     # restore's own ref updates need them (a branch it moved stayed where it left it).
