@@ -192,11 +192,12 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
     # The last staged tree captures remember may belong to a checkpoint retired just now.
     (repo.state_dir / staged.STAGED_CACHE).unlink(missing_ok=True)
     scan_now = repo.refs(scanindex.SCAN_REFS).get(scanindex.ref_name(repo))
+    logged = _drop_our_reflogs(repo)  # (an earlier version's, under logAllRefUpdates=always)
     # Scan indexes a crash left without their ref (this worktree's; the ref keeps its objects).
     scanindex.tidy(repo, scan_now)
     expire = _prune_expire(repo)
     freed = 0
-    moved = scan_now != refs.get(scanindex.ref_name(repo)) or raw_retired
+    moved = scan_now != refs.get(scanindex.ref_name(repo)) or raw_retired or logged
     if (doomed or moved or raw_before is not None) and expire is not None:
         objects = repo.common_dir / "objects"
         before = _tree_size(objects)
@@ -208,6 +209,43 @@ def _retire(repo: git.Repo, journal: Journal, cutoff: float) -> commandresults.G
     # any marker for it (the marker blobs go with the checkpoints, at git's prune horizon).
     freed += lfskeep.retire(repo, _blobs(repo, list(lfskeep.markers(repo))))
     return commandresults.GcResult(len(retire), len(doomed), events, logs, freed, expire)
+
+
+_OUR_LOGS: Final = b"logs/refs/atomic"
+
+
+def _drop_our_reflogs(repo: git.Repo) -> bool:
+    """Remove the reflogs of refs of ours an earlier version let git write under your
+    `core.logAllRefUpdates=always` (our refs move with none now: git.OURS_UNLOGGED): the scan's
+    held every tree it ever named, the bytes of files you deleted since with them. Regular
+    files only, reached without a link; True where one was removed. One lstat where none is."""
+    if not os.path.lexists(repo.common_dir / os.fsdecode(_OUR_LOGS)):
+        return False
+    from git_atomic.engine import safefs
+
+    removed = False
+    with safefs.Tree(os.fsencode(repo.common_dir)) as tree:
+        folders = [_OUR_LOGS]
+        while folders:
+            rel = folders.pop()
+            fd = tree.folder(rel)
+            if fd is None:
+                continue
+            with os.scandir(fd) as entries:
+                found = [
+                    (e.name, e.is_dir(follow_symlinks=False), e.is_file(follow_symlinks=False))
+                    for e in entries
+                ]
+            for name, is_dir, is_file in found:
+                below = rel + b"/" + os.fsencode(name)
+                if is_dir:
+                    folders.append(below)
+                elif is_file:
+                    with contextlib.suppress(OSError):
+                        removed |= tree.unlink(below)
+        with contextlib.suppress(OSError):
+            tree.remove_empty_folders(_OUR_LOGS)
+    return removed
 
 
 # In our folder while a gc retires operations: their ids, so that the refs of those whose rows

@@ -16,7 +16,7 @@ from typing import Final, NamedTuple
 
 from git_atomic.core import wholefile
 from git_atomic.engine import rulefiles, safefs, systemattributes
-from git_atomic.engine.git import Repo, worktree_key
+from git_atomic.engine.git import OURS_UNLOGGED, Repo, worktree_key
 
 # Our own `git add` never converts line endings; .gitattributes rules are handled below.
 NO_AUTOCRLF: Final = ("-c", "core.autocrlf=false", "-c", "core.safecrlf=false")
@@ -472,4 +472,12 @@ class RawRecord(NamedTuple):
             wholefile.replace(path, _RECORD_V2 + self.tree.encode() + b"\n" + body, durable=False)
         except OSError:
             return  # a cache: losing it costs time, never exactness
-        repo.run("update-ref", "--no-deref", "-m", "git-atomic: raw files", ref, self.tree)
+        repo.run(
+            *OURS_UNLOGGED,
+            "update-ref",
+            "--no-deref",
+            "-m",
+            "git-atomic: raw files",
+            ref,
+            self.tree,
+        )

@@ -165,13 +165,15 @@ class Repo(RepoTrees):
         name may hold bytes that are not UTF-8 (`git branch $'lat\\351n'`): parse_refs keeps
         them as surrogates, given back here as the bytes they were. A ref of ours
         (`refs/atomic/`) made a symbolic ref (to your branch) is written over itself, never
-        through it (`option no-deref`): git would refuse our tree there, or move your branch."""
+        through it (`option no-deref`): git would refuse our tree there, or move your branch.
+        Refs of ours alone are moved with no reflog (OURS_UNLOGGED)."""
         commands = list(commands)
         payload = "".join(("option no-deref\n" if _ours(c) else "") + c + "\n" for c in commands)
         if payload:
             data = payload.encode("utf-8", "surrogateescape")
             listed = self.listed
-            self.run("update-ref", "-m", message, "--stdin", input=data)
+            unlogged = OURS_UNLOGGED if all(map(_ours, commands)) else ()
+            self.run(*unlogged, "update-ref", "-m", message, "--stdin", input=data)
             if listed is not None and listed.moved(commands):
                 self.listed = listed
 
@@ -297,6 +299,13 @@ class Repo(RepoTrees):
 
 
 _PLAIN_NAME: Final = patterns.keep(r"[A-Za-z0-9._-]{1,64}")
+
+
+# Under your `core.logAllRefUpdates=always` git logs every ref it moves: the scan's ref, a
+# tree that moves at nearly every command, then had a reflog your `git gc` and `git reflog
+# expire --all` failed on ("not a commit") and that kept every tree it ever named, the bytes of
+# untracked files long deleted with them. Our refs need no reflog (gc retires them by name).
+OURS_UNLOGGED: Final = ("-c", "core.logAllRefUpdates=false")
 
 
 def _ours(command: str) -> bool:

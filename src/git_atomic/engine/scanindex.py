@@ -25,7 +25,7 @@ from typing import Final
 from git_atomic.core import envnumbers
 from git_atomic.core.errors import GitError
 from git_atomic.engine import conversion, watcher
-from git_atomic.engine.git import Repo, worktree_key
+from git_atomic.engine.git import OURS_UNLOGGED, Repo, worktree_key
 from git_atomic.engine.splitindex import SHARED as _SHARED
 from git_atomic.engine.splitindex import shared_of
 
@@ -309,6 +309,7 @@ class Following:
                 # Only if the ref still names what this started from (another capture may
                 # have moved it).
                 moved = repo.run(
+                    *OURS_UNLOGGED,
                     "update-ref",
                     "--no-deref",
                     "-m",
