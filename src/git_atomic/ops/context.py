@@ -326,7 +326,27 @@ def open_journal(repo: git.Repo, *, start_new: bool = False, read_only: bool = F
         ) from None
     if not read_only:
         journalgone.mark_kept_here(repo)
+        _private_as_git(repo)
     return journal
+
+
+def _private_as_git(repo: git.Repo) -> None:
+    """Under an exact `core.sharedRepository` mode (t1301: `0600`, a repository only its owner
+    may read, whatever the umask), our folder gets the bits git gives a folder of its own
+    (objectformat.shared_mode): the journal (your command lines), the gate logs (their output)
+    and the scan index (every file name) are out of reach of those git keeps out. One lstat
+    where the setting is one (a value read already); nothing where it is not."""
+    perm = repo.shared_perm()
+    if perm is None or perm >= 0:
+        return
+    from git_atomic.engine import objectformat
+
+    with contextlib.suppress(OSError):
+        now = os.lstat(repo.state_dir).st_mode
+        if stat.S_ISDIR(now):
+            wanted = objectformat.shared_mode(now & 0o7777, perm, folder=True)
+            if wanted != now & 0o7777:
+                os.chmod(repo.state_dir, wanted, follow_symlinks=False)
 
 
 @contextmanager

@@ -1,0 +1,54 @@
+"""t1301-shared-repo: `core.sharedRepository=0600`, a repository only its owner may read.
+
+git makes every file and folder it writes in such a repository its owner's alone, whatever
+the umask (`adjust_shared_perm`): the index, refs, reflogs, objects. Our folder in the git dir
+(`.git/atomic/`) was made as the umask said (0755 under 022), and so were the journal (every
+command line run, every operation's name), the gate logs (your tests' output) and the scan
+index (every file name): readable by every user of the machine in a repository its owner
+had made private. Our folder now gets the bits git gives a folder of its own under an exact
+mode (0600: 0700; 0640: 2750), the files inside are out of others' reach with it, and one
+made before the setting is made so at the next command that writes.
+
+The oracle: `lstat` of the folder; the index's bits as git left them.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from testing.gitrepo import GitRepo
+
+
+@pytest.mark.parametrize(("shared", "others"), [("0600", 0o077), ("0640", 0o027)])
+def test_our_folder_is_as_private_as_git_makes_its_own(
+    repo: GitRepo, shared: str, others: int
+) -> None:
+    """A command first (our folder made under the umask), then the setting, then a failed run
+    with a gate that prints, begin/abort: our folder has no bits for those git gives none."""
+    repo.atomic("run", "--", "true", check=0)
+    state = repo.path / ".git" / "atomic"
+    assert os.lstat(state).st_mode & 0o077, "the umask's bits before"
+    repo.git("config", "core.sharedRepository", shared)
+    repo.write("a", b"a\n")
+    repo.git("add", "a")
+    repo.atomic("run", "-g", "echo secret output; exit 1", "--", "sh", "-c", ": > b", check=1)
+    repo.atomic("begin", "x", check=0)
+    repo.atomic("abort", check=0)
+    mode = os.lstat(state).st_mode
+    assert stat.S_ISDIR(mode) and not mode & others, oct(mode)
+    assert not os.lstat(repo.path / ".git" / "index").st_mode & others  # git's, as git made it
+
+
+def test_a_repository_shared_by_umask_is_left_as_it_was(repo: GitRepo) -> None:
+    """The guard: no setting (the umask's), our folder as the umask made it."""
+    repo.atomic("run", "--", "sh", "-c", ": > b", check=0)
+    assert os.lstat(repo.path / ".git" / "atomic").st_mode & 0o777 == 0o777 & ~_umask()
+
+
+def _umask() -> int:
+    old = os.umask(0)
+    os.umask(old)
+    return old
