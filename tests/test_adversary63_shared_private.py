@@ -52,3 +52,38 @@ def _umask() -> int:
     old = os.umask(0)
     os.umask(old)
     return old
+
+
+@pytest.mark.parametrize("shared", ["group", "0600"])
+def test_reflogs_written_back_keep_the_bits_git_gave_them(repo: GitRepo, shared: str) -> None:
+    """t1301 with reflogkeep: a failed run that deleted a branch and emptied the reflogs
+    (`git reflog expire --expire=now --all`): the rollback writes main's and HEAD's back, and
+    makes feat's again. Each keeps the bits git gives a reflog in that repository (group: 0664,
+    which another member's `git commit` appends to; 0600: its owner's alone); they were 0644,
+    so the group's next commit on main failed to append to its reflog."""
+    repo.git("config", "core.sharedRepository", shared)
+    repo.git("commit", "-q", "--allow-empty", "-m", "two")
+    repo.git("branch", "feat", "HEAD~")
+    logs = repo.path / ".git" / "logs"
+    names = ("HEAD", "refs/heads/main", "refs/heads/feat")
+    for name in names:  # made before the setting: as git makes them now
+        os.chmod(logs / name, 0o664 if shared == "group" else 0o600)
+    before = {name: os.lstat(logs / name).st_mode & 0o7777 for name in names}
+    script = "git branch -D feat; git reflog expire --expire=now --all; exit 1"
+    repo.atomic("run", "--", "sh", "-c", script, check=1)
+    after = {name: os.lstat(logs / name).st_mode & 0o7777 for name in names}
+    assert after == before
+
+
+def test_the_stash_list_written_back_keeps_the_bits_git_gave_it(repo: GitRepo) -> None:
+    """The same for the stash list (`logs/refs/stash`): a failed run that cleared your
+    stashes; the rollback writes the list back with the bits git gave it (group: 0664)."""
+    repo.git("config", "core.sharedRepository", "group")
+    for text in (b"one\n", b"two\n"):
+        repo.write("README", text)
+        repo.git("stash", "-q")
+    log = repo.path / ".git" / "logs" / "refs" / "stash"
+    before = (log.read_bytes(), os.lstat(log).st_mode & 0o7777)
+    assert before[1] == 0o664
+    repo.atomic("run", "--", "sh", "-c", "git stash clear; exit 1", check=1)
+    assert (log.read_bytes(), os.lstat(log).st_mode & 0o7777) == before

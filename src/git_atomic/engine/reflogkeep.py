@@ -146,10 +146,20 @@ def put_back(repo: Repo, name: str, oid: str) -> bool:
             return False  # one there now (git's or someone's): never written over
         try:
             tree.make_folders(os.path.dirname(rel))
-            tree.write(rel, data, 0o644)
+            tree.write(rel, data, new_reflog_mode(repo))
         except (OSError, safefs.Blocked):
             return False
     return True
+
+
+def new_reflog_mode(repo: Repo) -> int:
+    """The bits git gives a reflog it makes: 0666 less the umask, then as the repository is
+    shared (`core.sharedRepository`: objectformat.shared_mode)."""
+    from git_atomic.engine import objectformat, restorespecials
+
+    mode = 0o666 & ~restorespecials.umask()
+    perm = repo.shared_perm()
+    return objectformat.shared_mode(mode, perm) & 0o7777 if perm else mode
 
 
 def identities(repo: Repo, names: Iterable[str], *, with_head: bool = True) -> dict[str, list[int]]:
@@ -304,7 +314,9 @@ def foresee(repo: Repo, op_id: str, names: Iterable[str]) -> list[str]:
 
 
 def _rewrite(tree: safefs.Tree, ref: bytes, rel: bytes, data: bytes) -> bool:
-    """Replace the reflog `rel` by `data` (a new file renamed over it) under the ref's lock."""
+    """Replace the reflog `rel` by `data` (a new file renamed over it) under the ref's lock,
+    with the bits and owner git gave the one it replaces (t1301: under `core.sharedRepository`
+    a group's reflog is 0664, which another member's `git commit` appends to)."""
     lock = ref + b".lock"
     try:
         tree.write(lock, b"", 0o644)  # O_EXCL: git's lock of the ref; busy: left
@@ -314,11 +326,15 @@ def _rewrite(tree: safefs.Tree, ref: bytes, rel: bytes, data: bytes) -> bool:
         parent = tree.folder(os.path.dirname(rel))
         if parent is None:
             return False
+        was = tree.lstat(rel)
         name = os.path.basename(rel)
         temp = name + b".git-atomic-mend"
         with contextlib.suppress(OSError):
             os.unlink(temp, dir_fd=parent)
-        tree.write(os.path.dirname(rel) + b"/" + temp, data, 0o644)
+        mode, owner = 0o644, None
+        if was is not None and stat.S_ISREG(was.st_mode):
+            mode, owner = was.st_mode & 0o7777, (was.st_uid, was.st_gid)
+        tree.write(os.path.dirname(rel) + b"/" + temp, data, mode, owner=owner)
         os.rename(temp, name, src_dir_fd=parent, dst_dir_fd=parent)
         return True
     except (OSError, safefs.Blocked):

@@ -157,7 +157,19 @@ def _write_log(repo: Repo, log: bytes | None) -> None:
         return
     tmp = folder / f"stash.{os.getpid()}.atomic-tmp"
     tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    # The bits git gave the one it replaces, or gives a new one (t1301: a group's is 0664,
+    # which another member's `git stash` appends to).
+    try:
+        was = os.lstat(path)
+        mode = was.st_mode & 0o7777 if stat.S_ISREG(was.st_mode) else None
+    except FileNotFoundError:
+        mode = None
+    if mode is None:
+        from git_atomic.engine import reflogkeep
+
+        mode = reflogkeep.new_reflog_mode(repo)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    os.fchmod(fd, mode)
     with os.fdopen(fd, "wb") as fh:
         fh.write(log)
     os.replace(tmp, path)
