@@ -87,3 +87,16 @@ def test_the_stash_list_written_back_keeps_the_bits_git_gave_it(repo: GitRepo) -
     assert before[1] == 0o664
     repo.atomic("run", "--", "sh", "-c", "git stash clear; exit 1", check=1)
     assert (log.read_bytes(), os.lstat(log).st_mode & 0o7777) == before
+
+
+def test_orig_head_written_back_keeps_the_bits_git_gave_it(repo: GitRepo) -> None:
+    """The same for ORIG_HEAD, which a failed run's `reset` moved: written back as before,
+    with the bits git gave it (group: 0664)."""
+    repo.git("config", "core.sharedRepository", "group")
+    repo.git("commit", "-q", "--allow-empty", "-m", "two")
+    repo.git("reset", "-q", "--hard", "HEAD~")
+    orig = repo.path / ".git" / "ORIG_HEAD"
+    before = (orig.read_bytes(), os.lstat(orig).st_mode & 0o7777)
+    assert before[1] == 0o664
+    repo.atomic("run", "--", "sh", "-c", "git reset -q --hard 'HEAD@{1}'; exit 1", check=1)
+    assert (orig.read_bytes(), os.lstat(orig).st_mode & 0o7777) == before

@@ -177,8 +177,11 @@ def _put_memo(repo: Repo, key: str, text: str) -> bool:
 def _put(root: bytes, name: bytes, before: str, *, encoding: str = "ascii") -> bool:
     lock = name + b".lock"
     with safefs.Tree(root) as tree:
+        # The bits git gave the one it replaces (t1301: a group's ORIG_HEAD is 0664).
+        was = tree.lstat(name)
+        mode = was.st_mode & 0o7777 if was is not None and stat.S_ISREG(was.st_mode) else 0o644
         try:
-            tree.write(lock, before.encode(encoding), 0o644)  # O_EXCL: git's lock
+            tree.write(lock, before.encode(encoding), mode)  # O_EXCL: git's lock
         except (OSError, safefs.Blocked):
             return False
         try:
