@@ -331,16 +331,30 @@ def open_journal(repo: git.Repo, *, start_new: bool = False, read_only: bool = F
 
 
 def _private_as_git(repo: git.Repo) -> None:
-    """Under an exact `core.sharedRepository` mode (t1301: `0600`, a repository only its owner
-    may read, whatever the umask), our folder gets the bits git gives a folder of its own
-    (objectformat.shared_mode): the journal (your command lines), the gate logs (their output)
-    and the scan index (every file name) are out of reach of those git keeps out. One lstat
-    where the setting is one (a value read already); nothing where it is not."""
-    perm = repo.shared_perm()
+    """Under an exact `core.sharedRepository` mode in the repository's config (t1301: `git
+    init --shared=0600`, a repository only its owner may read, whatever the umask), our folder
+    gets the bits git gives a folder of its own (objectformat.shared_mode): the journal (your
+    command lines), the gate logs (their output) and the scan index (every file name) are out
+    of reach of those git keeps out. The config file read as it is (configtext), no git: a
+    HEAD or commondir an operation made a FIFO would keep git waiting here, before the command
+    sets it aside; a few bytes read, nothing parsed where the key is not in them."""
+    from git_atomic.engine import safefs
+
+    try:
+        with safefs.Tree(os.fsencode(repo.common_dir)) as tree:
+            data = tree.read(b"config")
+    except (OSError, safefs.Blocked):
+        return
+    if data is None or b"sharedrepository" not in data.lower():
+        return
+    from git_atomic.engine import configtext, objectformat
+
+    values = configtext.values(data, b"core.sharedrepository")
+    if not values or values[-1] is None:
+        return  # (a bare key is `true`: a group's, left as made)
+    perm = objectformat.shared_perm(values[-1].decode("utf-8", "replace"))
     if perm is None or perm >= 0:
         return
-    from git_atomic.engine import objectformat
-
     with contextlib.suppress(OSError):
         now = os.lstat(repo.state_dir).st_mode
         if stat.S_ISDIR(now):
