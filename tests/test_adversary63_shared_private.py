@@ -100,3 +100,14 @@ def test_orig_head_written_back_keeps_the_bits_git_gave_it(repo: GitRepo) -> Non
     assert before[1] == 0o664
     repo.atomic("run", "--", "sh", "-c", "git reset -q --hard 'HEAD@{1}'; exit 1", check=1)
     assert (orig.read_bytes(), os.lstat(orig).st_mode & 0o7777) == before
+
+
+def test_info_exclude_written_back_keeps_its_bits(repo: GitRepo) -> None:
+    """The same for `.git/info/exclude` a failed run appended to: written back as before,
+    with the bits it had (a group's: 0664, for every member's editor)."""
+    repo.git("config", "core.sharedRepository", "group")
+    exclude = repo.path / ".git" / "info" / "exclude"
+    os.chmod(exclude, 0o664)
+    before = (exclude.read_bytes(), os.lstat(exclude).st_mode & 0o7777)
+    repo.atomic("run", "--", "sh", "-c", "printf 'x\\n' >> .git/info/exclude; exit 1", check=1)
+    assert (exclude.read_bytes(), os.lstat(exclude).st_mode & 0o7777) == before

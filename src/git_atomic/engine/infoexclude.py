@@ -179,7 +179,10 @@ def put(repo: Repo, target: Rules, *, was: Rules, file: File = EXCLUDE) -> bool:
             folder = tree.make_folders(file.folder)
         except safefs.Blocked:
             return False  # made a link or a file again meanwhile
-        tree.write(tmp, target.data, 0o644)
+        # The bits of the one it replaces (t1301: 0664 where a group shares the repository).
+        st = tree.lstat(file.path)
+        mode = st.st_mode & 0o7777 if st is not None and stat.S_ISREG(st.st_mode) else 0o644
+        tree.write(tmp, target.data, mode)
         os.rename(tmp_name, file.name, src_dir_fd=folder, dst_dir_fd=folder)
     return True
 
