@@ -800,6 +800,18 @@ def scenario(
             moved = {q: p for q, p in moved.items() if p in now and q not in now}
         for q, p in moved.items():
             want[p] = want.pop(q)
+        # A folder the operation renamed goes back whole (foldermoves.py) with the files in it
+        # that no checkpoint holds: one over the budget at its new name (new there, untracked)
+        # is at its old name again, as the operation left it (the rollback says so), never
+        # deleted.
+        for op in ops:
+            if op[0] != "rename":
+                continue
+            src, dst = os.fsencode(op[1]), os.fsencode(op[2])
+            for q in sorted(big_after & set(want)):
+                p = src + q[len(dst) :]
+                if q.startswith(dst + b"/") and q not in now and now.get(p) == want[q]:
+                    want[p] = want.pop(q)
         assert now == want, "files after the rollback: " + _diff(now, want)
         now_empty = visible_folders(oracle.empty_folders(repo.path), protect=protect)
         assert budget or now_empty == before_empty, "empty folders after the rollback: " + repr(
