@@ -156,6 +156,7 @@ def raw_tree(
     leave_out: frozenset[bytes] = frozenset(),
     listed: Mapping[str, str] | None = None,
     settled: Settled | None = None,
+    index_current: bool = True,
 ) -> str:
     """The tree of the files' raw bytes: `filtered_tree` (the scan's, git's filtered blobs)
     with each regular file's blob replaced by its raw bytes' blob where they differ.
@@ -179,7 +180,28 @@ def raw_tree(
     that keeps one either checks the record (a rule applies) or takes the stamp away
     (capturedisk.py), and a later stamp is a rescue's, whose scan started from the scan index
     its restore goes back to and is not kept (an abort, a failed run: the next capture trusts
-    the record it checked, though it ran in a later second)."""
+    the record it checked, though it ran in a later second).
+
+    `index_current=False`: `filtered_index` does not have `filtered_tree`'s entries (a rescue's
+    scan, whose index is not brought up to date: scan.goes_back). The files and their filtered
+    blobs are then read from the tree, through an index of it made for this: an older blob of
+    the scan index's, the raw one, would hide that the tree holds a file's converted bytes
+    (a rule added since converts a file nobody changed)."""
+    if not index_current:
+        made = repo.scratch_path("rawtree")
+        try:
+            repo.run("read-tree", filtered_tree, env={"GIT_INDEX_FILE": str(made)})
+            return raw_tree(
+                repo,
+                made,
+                filtered_tree,
+                scratch,
+                leave_out=leave_out,
+                listed=listed,
+                settled=settled,
+            )
+        finally:
+            made.unlink(missing_ok=True)
     listing = repo.out("ls-files", "-z", "-s", env={"GIT_INDEX_FILE": str(filtered_index)})
     # (mode, blob, path), kept as bytes: ten thousand decodes are most of a trusted capture
     regular: list[tuple[bytes, bytes, bytes]] = []
