@@ -180,7 +180,7 @@ class Disk(Reading):
                 listed=self.refs,
                 settled=self.settled,
                 # A rescue's scan index stays as the restore will need it: not this tree's.
-                index_current=self.scanning is None or not scan.goes_back(self.scanning),
+                index_current=self.scanning is None or not self.scanning.index_behind,
             )
         elif self.scanning is not None and repo.quarantine is None:
             # The scan index this capture keeps takes stat data after the raw record was last

@@ -76,6 +76,9 @@ class Scan:
         # Untracked names git refuses to track (`.git` in another letter case): never held
         self.unholdable: frozenset[bytes] = frozenset()
         self.pending: process.Background | None = None  # the scan index's update, still running
+        # The tree was edited and the scan index left as it was (a rescue's: goes_back): the
+        # index does not describe the tree, and nothing may be written from it.
+        self.index_behind = False
         self.split = split  # written as a split index (scanindex.is_split)
         # Seeded from your index and large: written whole until it is kept, then split once
         # (scankeep.keep). Split from the start, its `status` made a shared index that the
@@ -341,14 +344,18 @@ def _new_tree(scan: Scan, deleted: list[bytes], changed: list[bytes]) -> str | N
         except (GitError, OSError):  # a file that changed again while it was read
             return None
         if edits is not None:
+            index_too = not goes_back(scan)
             tree, scan.pending = scantree.edit_tree(
                 scan.repo,
                 scan.index,
                 split=scan.split,
                 base=scan.base_tree,
                 edits=edits,
-                index_too=not goes_back(scan),
+                index_too=index_too,
             )
+            # (Under test the index is brought up to date all the same: scantree._verify. It
+            # counts as behind, as it is for everyone else.)
+            scan.index_behind = tree is not None and tree != scan.base_tree and not index_too
             return tree
     return scantree.update_from_disk(
         scan.repo, scan.index, split=scan.split, deleted=deleted, changed=changed
@@ -362,6 +369,11 @@ def _reconciled(scan: Scan, staged_tree: str, tree: str) -> str | None:
         return None
     if not found.must_add and not found.must_remove:
         return tree
+    if scan.index_behind:
+        # The paths would be written from a scan index that lacks the files this scan found
+        # changed: the tree would lose them (a rescue's after an operation changed the rules
+        # outside the tree, .git/info/exclude). The capture reads the older way instead.
+        return None
     scan.changed = scan.changed.union(found.must_add)
     if not settled(scan):
         return None
