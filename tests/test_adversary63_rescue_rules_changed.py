@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pytest
 
+from testing.agents import shell_turn
 from testing.gitrepo import GitRepo
 
 RULES = {
@@ -58,3 +59,24 @@ def test_a_failed_operation_that_changed_the_rules_is_rolled_back_whole(
         undone = repo.atomic("undo", env=env)
         assert undone.returncode == 0, undone.stderr
         assert repo.read("README") == b"hello\n" and not repo.exists("debug.log")
+
+
+@pytest.mark.parametrize("verify", ["0", "1"], ids=["as users run it", "suite's check"])
+@pytest.mark.parametrize("rule", sorted(r for r in RULES if not r.startswith("core.")))
+def test_a_failed_turn_that_changed_the_rules_is_taken_back_whole(
+    repo: GitRepo, rule: str, verify: str
+) -> None:
+    """The same through an agent's turn (Claude Code's `Bash` calls, a gate that fails at
+    Stop): the turn's take-back restores README and `undo` brings the turn's bytes back."""
+    repo.env["GIT_ATOMIC_VERIFY_SCAN"] = verify  # every hook call and command of the test
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b"secret/\n*.tmp\n")
+    repo.write("user.log", b"u\n")
+    answer = shell_turn(
+        repo, RULES[rule], "printf 'x\\n' > debug.log; printf 'y\\n' >> README; echo x > bad"
+    )
+    assert answer.get("decision") == "block", answer
+    assert repo.read("README") == b"hello\n" and not repo.exists("bad")
+    assert repo.read("user.log") == b"u\n"
+    undone = repo.atomic("undo")
+    assert undone.returncode == 0, undone.stderr
+    assert repo.read("README") == b"hello\ny\n"
