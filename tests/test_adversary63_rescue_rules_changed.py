@@ -80,3 +80,26 @@ def test_a_failed_turn_that_changed_the_rules_is_taken_back_whole(
     undone = repo.atomic("undo")
     assert undone.returncode == 0, undone.stderr
     assert repo.read("README") == b"hello\ny\n"
+
+
+@pytest.mark.parametrize("verify", ["0", "1"], ids=["as users run it", "suite's check"])
+@pytest.mark.parametrize("how", ["abort", "step back"])
+def test_an_open_operation_that_changed_the_rules_goes_back_whole(
+    repo: GitRepo, how: str, verify: str
+) -> None:
+    """`begin`, your edits under a new .git/info/exclude rule, then `abort` (which said "the
+    tree is back at PRE-OP" and left README as edited: failed before e7582d00) or a step
+    back to a checkpoint (`rollback` inside the operation)."""
+    repo.env["GIT_ATOMIC_VERIFY_SCAN"] = verify
+    repo.write("user.log", b"u\n")
+    assert repo.atomic("begin", "op").returncode == 0
+    if how == "step back":
+        assert repo.atomic("checkpoint", "-m", "s1").returncode == 0
+    (repo.path / ".git" / "info" / "exclude").write_bytes(b"*.log\n")
+    repo.write("debug.log", b"x\n")
+    repo.write("README", b"hello\ny\n")
+    ran = repo.atomic("abort" if how == "abort" else "rollback")
+    assert ran.returncode == 0, ran.stderr
+    assert repo.read("README") == b"hello\n" and not repo.exists("debug.log")
+    assert repo.atomic("undo").returncode == 0
+    assert repo.read("README") == b"hello\ny\n" and repo.read("debug.log") == b"x\n"
