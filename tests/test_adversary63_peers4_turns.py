@@ -118,8 +118,9 @@ def test_a_kept_turn_taken_back_keeps_the_edit_you_saved_after_it(
 
 def test_a_file_a_turn_made_then_deleted_comes_back_from_its_step(repo: GitRepo) -> None:
     """anthropics/claude-code#34368: the turn's first call writes `notes.md`, its second
-    deletes it with `rm`. The turn's effect is nothing (`rollback` says so and changes
-    nothing), and its first call's checkpoint holds the file: `rollback --to` it with the
+    deletes it with `rm`. The turn's effect is nothing (`rollback` says so, changes nothing,
+    and points at its steps' checkpoints: before, it said no more), and its first call's
+    checkpoint holds the file: `rollback --to` it with the
     path brings `notes.md` back with the bytes its `Write` gave it, and `undo` deletes it
     again."""
     _gate(repo)
@@ -130,6 +131,7 @@ def test_a_file_a_turn_made_then_deleted_comes_back_from_its_step(repo: GitRepo)
     assert not repo.exists("notes.md")
     ran = repo.atomic("rollback", check=None)
     assert ran.returncode == 0 and "is not in the tree" in ran.stderr, ran.stderr
+    assert "`git atomic rollback --to CHECKPOINT -- PATH`" in ran.stderr, ran.stderr
     assert not repo.exists("notes.md")
     [op] = repo.atomic_json("log")["operations"]
     first = op["checkpoints"]["op_exec"][0]

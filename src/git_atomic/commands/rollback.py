@@ -278,6 +278,14 @@ def _take_back(
             if inside:
                 where += " but for what the warnings above name"
             return rollbacktarget.nothing_further(ctx, op, where, json_out=json_out, git_dir=lines)
+        stages = [c for c in journal.checkpoints(op.id) if c.kind == CheckpointKind.OP_EXEC]
+        if len(stages) > 1:
+            # Its steps undid each other (a file a turn's call made, a later call deleted):
+            # nothing to take back, but a step's state holds what one wants back.
+            where += (
+                f" (what its steps left is in their checkpoints, `git atomic show {op.id}`: "
+                "`git atomic rollback --to CHECKPOINT -- PATH` brings a path back as one left it)"
+            )
         return rollbacktarget.nothing_further(ctx, op, where, json_out=json_out)
     move = _take_back_move(ctx, op, found, what)
     how = moving.EXACTLY if found.exact else "its effect taken back, later changes kept"
