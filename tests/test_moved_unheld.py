@@ -123,7 +123,7 @@ def test_a_folder_the_operation_moved_comes_back_whole_and_undo_moves_it_again(
         # no rule hides it there; one there is an ignored file the operation made, as any)
         before[b"F/made.txt"] = after_op[at.encode() + b"/made.txt"]
         if kind != "folder rule":
-            assert "F/made.txt: made while a rule hid it" in res.stderr
+            assert "F/made.txt: in no checkpoint as the operation left it" in res.stderr
     assert walk(repo.path) == before
     assert _inode(repo.path / "F") == folder  # the folder itself, not one made again
     assert f"F/: found at {at}/ (the same folder, moved since); moved back" in res.stderr
@@ -314,3 +314,35 @@ def test_a_folder_looked_for_where_no_walk_was_kept_is_found_by_gits_listing(
         now = {b"junk": (junk.st_dev, junk.st_ino)}
         found = folderfound.in_ignored(g, tree, {b"F": ident}, now, since)
     assert found.get(b"junk/a/b/F") == ident
+
+
+@pytest.mark.parametrize("how", ["failed run", "abort"])
+def test_a_tracked_file_over_the_budget_at_its_folders_new_name_goes_back_with_it(
+    repo: GitRepo, how: str
+) -> None:
+    """`mv dir newdir` makes `newdir/f.bin` a new untracked file, over a small
+    `max_new_file_size`: no checkpoint holds the bytes the operation then wrote in it. The
+    folder goes back whole, and the file with it, as the operation left it (its only copy),
+    never PRE-OP's bytes over it; the rollback names it. Oracle: the disk."""
+    (repo.path / "dir").mkdir()
+    repo.write("dir/f.bin", b"original contents of f\n")
+    repo.write("dir/c", b"c\n")
+    repo.write(".git-atomic.toml", b"max_new_file_size = 10\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "tracked")
+    folder = _inode(repo.path / "dir")
+    script = "mv dir newdir && printf 'the operation wrote this\\n' >> newdir/f.bin"
+    if how == "failed run":
+        res = repo.atomic("run", "--no-gates", "--", "sh", "-c", script + "; exit 1", check=1)
+    else:
+        repo.atomic("begin", "op", check=0)
+        subprocess.run(["sh", "-c", script], cwd=repo.path, check=True)
+        res = repo.atomic("abort", check=0)
+    assert not os.path.lexists(repo.path / "newdir")
+    assert _inode(repo.path / "dir") == folder
+    assert (repo.path / "dir/f.bin").read_bytes() == (
+        b"original contents of f\nthe operation wrote this\n"
+    )
+    assert (repo.path / "dir/c").read_bytes() == b"c\n"
+    assert "dir/f.bin: in no checkpoint as the operation left it" in res.stderr
+    assert "made while a rule hid it" not in res.stderr

@@ -69,9 +69,12 @@ def hidden_there(
 
 
 def said_left(left: Sequence[bytes]) -> list[str]:
-    """A line for each file `hidden_there` left."""
+    """A line for each file `hidden_there` left: made where a rule hid it, or one the
+    operation moved in with its folder and left over the size budget at its new name (a new
+    file there, which no capture takes)."""
     return [
-        f"{p.decode('utf-8', 'backslashreplace')}: made while a rule hid it where its folder "
-        "was moved to, and in no checkpoint: left where the folder is back (not taken away)"
+        f"{p.decode('utf-8', 'backslashreplace')}: in no checkpoint as the operation left it "
+        "where its folder was moved to (a rule hid it there, or it is over max_new_file_size): "
+        "left where the folder is back (not taken away)"
         for p in left
     ]
