@@ -29,6 +29,12 @@ def ends_on_the_checkout(
         return None
     if frm.head_oid == to.head_oid:
         return None  # it did not move the branch it had checked out
+    if refs.branches.get(name) == frm.head_oid and holds_commits_taken_off(repo, refs, frm, to):
+        # You checked out (or detached HEAD at) the change's own commits since: their files are
+        # this checkout's, so the change is made in the files and the index too, HEAD staying
+        # where you put it (said: `kept`). Replayed here, it dropped out of the files unsaid.
+        refs.kept.append("HEAD")
+        return None
     here = _commit_tree(repo, refs.head_oid)
     out: list[str] = []
     for snap in (frm, to):
@@ -39,6 +45,22 @@ def ends_on_the_checkout(
                 return None
             out.append(merged.tree)
     return out[0], out[1], out[2], out[3]
+
+
+def holds_commits_taken_off(repo: Repo, refs: RefsAfter, frm: Snapshot, to: Snapshot) -> bool:
+    """Whether the commit checked out now holds a commit the change takes off the branch it
+    moved (one of `frm`'s branch's, not `to`'s): some merge base of the two is not in `to`'s
+    history (a branch `to` has not, unborn, holds none)."""
+    if refs.head_oid is None or frm.head_oid is None:
+        return False
+    found = repo.run("merge-base", "--all", frm.head_oid, refs.head_oid, check=False)
+    bases = found.stdout.decode().split() if found.returncode == 0 else []
+    if to.head_oid is None:
+        return bool(bases)
+    return any(
+        repo.run("merge-base", "--is-ancestor", base, to.head_oid, check=False).returncode != 0
+        for base in bases
+    )
 
 
 def ends_beside_a_switch(

@@ -238,6 +238,21 @@ def result(
     )
 
 
+def _moved_how(repo: Repo, name: str) -> str:
+    """How a ref a take-back leaves moved since, as far as it shows now: a branch by later
+    commits; HEAD also by your checkout elsewhere (`git checkout --detach`, `git switch -c`),
+    which is named (it may hold the change's own commits: effectswitch.py)."""
+    if name != "HEAD":
+        return "later commits"
+    try:
+        ref, oid = repo.head_names()
+    except OSError:  # (its HEAD unreadable now): as a branch's
+        return "later commits"
+    if ref is None:
+        return f"now detached at {output.short(oid)}"
+    return f"now on branch {ref.removeprefix('refs/heads/')}"
+
+
 def _head_text(snap: Snapshot) -> str:
     if snap.head_ref is not None:
         return snap.head_ref.removeprefix("refs/heads/")
@@ -307,7 +322,6 @@ def kept_lines(
                 instead = "and the change is made in the files and the index instead"
             else:  # not checked out here: none of its files are this worktree's
                 instead = "and what the change did to it stays"
-            lines.append(
-                f"{shown} has moved since (later commits); it stays where it is, {instead}"
-            )
+            how = _moved_how(repo, name)
+            lines.append(f"{shown} has moved since ({how}); it stays where it is, {instead}")
     return lines

@@ -1,0 +1,111 @@
+"""Effect, not state, where HEAD went after the operation: you checked out its own commits.
+
+An operation moved the branch it had checked out (a commit of its own, commits mode's commit, a
+`reset --hard HEAD~1` and a commit), and you then detached HEAD there (`git checkout
+--detach`), made a branch there (`git switch -c mine`), or committed on top of it detached.
+`rollback --op` moved the branch back and replayed the operation's change onto the commit now
+checked out, as for a switch to another branch (effectswitch.ends_on_the_checkout): but that
+commit holds the operation's own commits, so the replay dropped the whole change out of the
+files and the index, and the rollback said "its effect taken back; 0 paths changed", the
+operation's files left in place, unsaid. Now the change is taken back in the files and the
+index too, HEAD stays where you put it, and one line says so (`HEAD has moved since (now
+detached at ...)`); `undo` brings back the state you had, exactly. Read from the disk: HEAD's
+file, the branch's ref file, the raw index, every file's bytes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from testing.gitrepo import GitRepo, State
+
+# (history mode, the operation's command): each moves `main`, which HEAD is on.
+OPS = {
+    "commits-mode": ("commits", "echo op >> README && echo new > n.txt"),
+    "its-commit": (
+        "shadow",
+        "echo op >> README && echo new > n.txt && git add -A && git commit -qm op",
+    ),
+    "reset-and-commit": (
+        "shadow",
+        "git reset -q --hard HEAD~1 && echo new > n.txt && git add -A && git commit -qm op",
+    ),
+}
+# What you do since, each leaving HEAD on a commit that holds the operation's.
+YOURS = {
+    "detach": ["git checkout -q --detach"],
+    "switch": ["git switch -q -c mine"],
+    "detach-and-commit": [
+        "git checkout -q --detach",
+        "echo u > u.txt && git add u.txt && git commit -qm u",
+    ],
+}
+
+
+def _sh(repo: GitRepo, line: str) -> None:
+    import subprocess
+
+    subprocess.run(["sh", "-c", line], cwd=repo.path, env=repo.env, check=True)
+
+
+def _head_file(repo: GitRepo) -> bytes:
+    return (repo.path / ".git" / "HEAD").read_bytes()
+
+
+def _without(state: State, path: bytes) -> tuple[set[object], set[object]]:
+    files = {f for f in state.files if f[0] != path}
+    index = {e for e in (state.index or ()) if e[0] != path}
+    return files, index
+
+
+@pytest.mark.parametrize("yours", list(YOURS))
+@pytest.mark.parametrize("op", list(OPS))
+def test_rollback_op_takes_its_commits_out_of_the_checkout_you_moved_to(
+    repo: GitRepo, op: str, yours: str
+) -> None:
+    repo.write("b.txt", b"b\n")
+    repo.git("add", "b.txt")
+    repo.git("commit", "-qm", "b")
+    pre = repo.fingerprint()
+    main = (repo.path / ".git" / "refs" / "heads" / "main").read_bytes()
+    mode, line = OPS[op]
+    done = repo.atomic_json("run", "--no-gates", "--history", mode, "--", "sh", "-c", line)
+    for step in YOURS[yours]:
+        _sh(repo, step)
+    mid, head = repo.fingerprint(), _head_file(repo)
+    dry = repo.atomic("rollback", "--op", done["op_id"], "--dry-run", check=0)
+    assert "keep    HEAD" in dry.stdout, dry.stdout
+    assert repo.fingerprint() == mid
+    res = repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert _head_file(repo) == head  # yours: stays
+    assert (repo.path / ".git" / "refs" / "heads" / "main").read_bytes() == main
+    after = repo.fingerprint()
+    # Every file and index entry as before the operation, but for your u.txt (kept).
+    assert _without(after, b"u.txt") == _without(pre, b"u.txt"), after.diff(pre)
+    assert {f for f in after.files if f[0] == b"u.txt"} == {
+        f for f in mid.files if f[0] == b"u.txt"
+    }
+    where = "now on branch mine" if yours == "switch" else "now detached at "
+    assert f"HEAD has moved since ({where}" in res.stderr, res.stderr
+    assert "0 paths changed" not in res.stderr, res.stderr
+    repo.atomic("undo", check=0)
+    assert repo.fingerprint() == mid, repo.fingerprint().diff(mid)
+    assert _head_file(repo) == head
+
+
+def test_a_branch_of_yours_elsewhere_keeps_its_files(repo: GitRepo) -> None:
+    """The other side of the rule: the commit you checked out since holds none of the
+    operation's commits (where a `reset --hard HEAD~1` left the branch, no commit of its
+    own): the branch's move is the branch's, and only what it did beside it goes."""
+    repo.git("branch", "other")
+    repo.write("f", b"f\n")
+    repo.git("add", "f")
+    repo.git("commit", "-qm", "f")
+    line = "git reset -q --hard HEAD~1 && echo op > op.txt"
+    done = repo.atomic_json("run", "--no-gates", "--history", "shadow", "--", "sh", "-c", line)
+    repo.git("checkout", "-q", "other")
+    res = repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert _head_file(repo) == b"ref: refs/heads/other\n"
+    assert not repo.exists("op.txt") and not repo.exists("f")
+    assert repo.git("status", "--porcelain") == ""
+    assert "HEAD has moved since" not in res.stderr, res.stderr
