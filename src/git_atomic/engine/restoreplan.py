@@ -223,7 +223,7 @@ def plan(
         ref_lines = ref_changes(
             current.branches, target.branches, skip=[*left, *not_ours, *renamed]
         )
-        ref_lines += head_ref_moved(current, target)
+        ref_lines += head_ref_moved(current, target, now=_off_branch_now(repo, current, target))
         head_changes = head_key(current) != head_key(target)
     index_changes = not paths and (
         current.index_key() != target.index_key() or current.shared_differs(target)
@@ -430,21 +430,38 @@ def ref_changes(
     return lines
 
 
-def head_ref_moved(current: Snapshot, target: Snapshot) -> list[str]:
-    """HEAD on a ref that is no branch, now and at the target (`git symbolic-ref HEAD
+def head_ref_moved(
+    current: Snapshot, target: Snapshot, *, now: tuple[str | None] | None = None
+) -> list[str]:
+    """HEAD on a ref that is no branch at the target (`git symbolic-ref HEAD
     refs/remotes/origin/main`, or through a branch that names it: `through`): a commit there
     moved that ref, which the branches do not hold.
-    HEAD's commit comes back by moving it, compare-and-swap, as a branch's would."""
+    HEAD's commit comes back by moving it, compare-and-swap, as a branch's would: where HEAD
+    is on it now, from HEAD's commit now; where HEAD left it since (a `checkout --detach`),
+    from `now`, the ref's commit read now (`_off_branch_now`), never deleted so. An unborn
+    target there (HEAD on a ref that was not there: `git symbolic-ref HEAD refs/wip/x` in a
+    new repository) deletes the commit HEAD has on it now, as an unborn branch's goes."""
     ref = through(target.head_ref, target.symrefs)
-    if (
-        ref is None
-        or not off_branches(ref)
-        or ref != through(current.head_ref, current.symrefs)
-        or target.head_oid is None
-    ):
-        return []  # (never deleted: a target that does not know it leaves it)
-    now = {ref: current.head_oid} if current.head_oid else {}
-    return ref_changes(now, {ref: target.head_oid})
+    if ref is None or not off_branches(ref):
+        return []
+    if ref == through(current.head_ref, current.symrefs):
+        was = {ref: current.head_oid} if current.head_oid else {}
+        return ref_changes(was, {ref: target.head_oid} if target.head_oid else {})
+    if now is None or now[0] is None or target.head_oid is None:
+        return []
+    return ref_changes({ref: now[0]}, {ref: target.head_oid})
+
+
+def _off_branch_now(repo: Repo, current: Snapshot, target: Snapshot) -> tuple[str | None] | None:
+    """The commit of the ref HEAD is on at the target where that is no branch and HEAD is not
+    on it now (head_ref_moved): read with the other refs, (None,) where it is not there;
+    None where there is none to read."""
+    ref = through(target.head_ref, target.symrefs)
+    if ref is None or not off_branches(ref) or ref == through(current.head_ref, current.symrefs):
+        return None
+    if target.head_oid is None:
+        return None
+    return (repo.refs(ref).get(ref),)
 
 
 def through(ref: str | None, symrefs: Mapping[str, str] | None) -> str | None:

@@ -83,11 +83,11 @@ class RefsAfter:
         if not off_branches(ref) or not ref == ends[0] == ends[1]:
             return
         old, new, now = frm.head_oid, to.head_oid, self.off_branch_oid
-        if old == new or now == new or new is None:
+        if old == new or now == new:
             return
         if now != old:
             self.kept.append(str(ref))  # moved since (later commits): it stays
-        else:
+        else:  # (None: the change made it, HEAD unborn there before: it goes, as a branch's)
             self.off_branch_oid = new
 
     def _move_head(self, frm: Snapshot, to: Snapshot, kept_now: list[str]) -> None:
@@ -99,6 +99,10 @@ class RefsAfter:
         # HEAD stays with later work: on a branch that has commits since, or moved since.
         if here == frm_head and self.head_ref not in kept_now:
             self.head_ref, self.detached_oid = to_head
+            if off_branches(through(self.head_ref, self.symrefs)) and self.head_ref != here[0]:
+                # Back on a ref that is no branch, which HEAD had left (a `checkout --detach`):
+                # with the commit it had there (restoreplan.head_ref_moved moves the ref back).
+                self.off_branch_oid = to.head_oid
         else:
             self.kept.append("HEAD")
 
