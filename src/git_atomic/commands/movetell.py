@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from git_atomic.core import records
 from git_atomic.core.errors import Exit
 from git_atomic.core.journalrows import OpRow
+from git_atomic.core.printable import printable
 from git_atomic.core.vocab import EventKind, HistoryMode
 from git_atomic.engine import restoreplan, statuslist
 from git_atomic.ops import context, dryrun, movefacts, moveresults, moves, output
@@ -46,8 +48,6 @@ def report_still(
     )
     facts = movefacts.with_modes(facts, modes, specials)
     if git_dir:
-        from git_atomic.core import records
-
         facts = records.replace(facts, git_dir=(*facts.git_dir, *git_dir))
     # What the real move says of the repositories of their own it meets (restorefiles.py):
     # said by its dry run too.
@@ -202,7 +202,10 @@ def report_done(
     json_out: bool,
     said: str,
     history: HistoryMode | None = None,
+    git_dir: Sequence[str] = (),
 ) -> int:
+    """`git_dir`: what the move put back in the git dir beside the plan (moving.py): named, as
+    its dry run names it (a `git` line there), in the JSON's `git_dir` too."""
     facts = movefacts.describe(
         ctx.repo,
         prev,
@@ -214,6 +217,8 @@ def report_done(
         refs_left=done.refs_left,
         failed=[p.decode("utf-8", "surrogateescape") for p in done.failed],
     )
+    if git_dir:
+        facts = records.replace(facts, git_dir=(*facts.git_dir, *git_dir))
     if json_out:
         output.emit(
             movefacts.result(
@@ -231,6 +236,9 @@ def report_done(
         )
     for problem in done.problems:
         output.say(f"git-atomic: warning: {problem}")
+    for line in git_dir:  # (the reflogs it wrote back: in the summary, mended_words)
+        if not line.startswith("reflog of "):
+            output.say(f"git-atomic: git dir: {printable(line)}")
     tell_kept(ctx, move)
     n = len(facts.changes)
     hint = "" if move.event == EventKind.UNDO else f"; {UNDO_HINT}"

@@ -120,6 +120,9 @@ def go(
             detail["paths"] = [p.decode("utf-8", "surrogateescape") for p in move.paths]
         # git's locks its git left (HEAD.lock...), first: the move's own ref updates need them
         unlocked = locks_left(ctx, subject) if takes_back and subject is not None else []
+        # What its dry run names in the git dir (ORIG_HEAD, COMMIT_EDITMSG, packed-refs...):
+        # the real one names those it put back (no longer foreseen once it is done).
+        foreseen_before = foreseen(ctx, subject) if takes_back and subject is not None else []
         with output.told_if_refused(unlocked):
             done = moves.carry_out(engine, move, detail=detail or None, probe=prev.current)
         if unlocked:
@@ -128,6 +131,7 @@ def go(
             done, said = mend_reflogs(ctx, subject, done, said, takes_back=True)
             done = config_named(ctx, subject, done)
             done, said = beside_trees(ctx, subject, done, said)
+        put_back = _put_back(ctx, subject, foreseen_before)
         if close_open and subject is not None:
             subject = engine.close(
                 subject.id, status=OpStatus.ROLLED_BACK, detail=op_detail(subject, done)
@@ -144,7 +148,17 @@ def go(
         status=status,
         json_out=json_out,
         said=said,
+        git_dir=put_back,
     )
+
+
+def _put_back(ctx: context.Context, op: OpRow | None, before: Sequence[str]) -> list[str]:
+    """Of the git-dir lines foreseen before a move (`foreseen`), those it carried out: not
+    foreseen any more."""
+    if not before or op is None:
+        return []
+    after = set(foreseen(ctx, op))
+    return [line for line in before if line not in after]
 
 
 def locks_left(ctx: context.Context, op: OpRow) -> list[str]:
