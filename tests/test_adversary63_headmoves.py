@@ -109,3 +109,48 @@ def test_a_branch_of_yours_elsewhere_keeps_its_files(repo: GitRepo) -> None:
     assert not repo.exists("op.txt") and not repo.exists("f")
     assert repo.git("status", "--porcelain") == ""
     assert "HEAD has moved since" not in res.stderr, res.stderr
+
+
+def test_head_on_a_symbolic_branch_detached_since(repo: GitRepo) -> None:
+    """HEAD on `alias`, a branch that is a symbolic ref to main: the operation's commit moved
+    main through it; you detached HEAD there since. The same rule, read through `alias`."""
+    repo.git("symbolic-ref", "refs/heads/alias", "refs/heads/main")
+    repo.git("symbolic-ref", "HEAD", "refs/heads/alias")
+    pre = repo.fingerprint()
+    main = (repo.path / ".git" / "refs" / "heads" / "main").read_bytes()
+    line = "echo op >> README && echo new > n.txt"
+    done = repo.atomic_json("run", "--no-gates", "--history", "commits", "--", "sh", "-c", line)
+    _sh(repo, "git checkout -q --detach")
+    head = _head_file(repo)
+    res = repo.atomic("rollback", "--op", done["op_id"], check=0)
+    assert _head_file(repo) == head
+    assert (repo.path / ".git" / "refs" / "heads" / "main").read_bytes() == main
+    assert (
+        repo.path / ".git" / "refs" / "heads" / "alias"
+    ).read_bytes() == b"ref: refs/heads/main\n"
+    after = repo.fingerprint()
+    assert (after.files, after.index) == (pre.files, pre.index), after.diff(pre)
+    assert "HEAD has moved since (now detached at " in res.stderr, res.stderr
+
+
+def test_a_turn_taken_back_after_you_detached_between_its_calls(repo: GitRepo) -> None:
+    """A Claude Code turn: its first call commits on main, you detach HEAD there between its
+    calls, its last call breaks the gate. Its Stop takes the turn's calls back: main moves
+    back, README and the index come back, HEAD stays detached where you put it."""
+    from testing.agents import shell_turn
+
+    pre = repo.fingerprint()
+    main = (repo.path / ".git" / "refs" / "heads" / "main").read_bytes()
+    answer = shell_turn(
+        repo,
+        "echo op >> README && git commit -qam op",
+        "echo x > bad",
+        between="git checkout -q --detach",
+    )
+    assert answer.get("decision") == "block", answer
+    assert (repo.path / ".git" / "refs" / "heads" / "main").read_bytes() == main
+    assert _head_file(repo) != b"ref: refs/heads/main\n"  # yours: detached, stays
+    assert repo.read("README") == b"hello\n", answer
+    after = repo.fingerprint()
+    assert after.index == pre.index, after.diff(pre)
+    assert not repo.exists("bad")
