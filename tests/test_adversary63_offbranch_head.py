@@ -17,6 +17,7 @@ Oracle: HEAD's file and the ref's value, the raw index, every file's bytes (fing
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,28 @@ def test_a_ref_the_operation_left_detached_gets_its_commit_back(tmp_path: Path, 
     assert _ref(repo, REFS[0]) == at
     assert repo.fingerprint().diff(before) == []
     assert repo.git("status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("yours", ["git checkout -q --detach", "git switch -q -c mine"])
+def test_a_ref_you_left_since_keeps_its_commit_and_says_so(tmp_path: Path, yours: str) -> None:
+    """HEAD on refs/wip/x; the operation's commit (commits mode) moved it; you left it since
+    (detached HEAD there, or made a branch there). Its `rollback --op` left the files, the
+    index and the ref as the operation left them and said "0 paths changed". Now the change is
+    taken back in the files and the index (your HEAD holds its commit), and the ref, no branch
+    and no longer HEAD's, stays where it is, said (where the operation left it is not known)."""
+    repo = GitRepo.create(tmp_path / "repo", tmp_path / "home")
+    repo.git("update-ref", REFS[0], "HEAD")
+    repo.git("symbolic-ref", "HEAD", REFS[0])
+    before = repo.fingerprint()
+    line = "echo x > n && echo y >> README"
+    done = repo.atomic_json("run", "--no-gates", "--history", "commits", "--", "sh", "-c", line)
+    left = _ref(repo, REFS[0])
+    subprocess.run(["sh", "-c", yours], cwd=repo.path, env=repo.env, check=True)
+    head = (repo.path / ".git" / "HEAD").read_bytes()
+    res = repo.atomic("rollback", "--op", str(done["op_id"]), check=0)
+    assert (repo.path / ".git" / "HEAD").read_bytes() == head
+    assert _ref(repo, REFS[0]) == left
+    after = repo.fingerprint()
+    assert (after.files, after.index) == (before.files, before.index), after.diff(before)
+    assert f"ref {REFS[0]} (no branch) has moved since, or HEAD left it since" in res.stderr
+    assert "HEAD has moved since (now " in res.stderr, res.stderr

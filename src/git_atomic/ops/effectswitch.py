@@ -8,7 +8,7 @@ import copy
 
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
-from git_atomic.engine.restoreplan import through
+from git_atomic.engine.restoreplan import off_branches, through
 from git_atomic.ops import treemerge
 from git_atomic.ops.effectconflict import Conflict
 from git_atomic.ops.refsafter import RefsAfter
@@ -31,13 +31,15 @@ def ends_on_the_checkout(
     if frm.head_oid == to.head_oid:
         return None  # it did not move the branch it had checked out
     branch = through(name, refs.symrefs)  # (HEAD on `alias`, naming main: main's commits)
-    if refs.branches.get(str(branch)) == frm.head_oid and holds_commits_taken_off(
-        repo, refs, frm, to
-    ):
+    # (A ref that is no branch, `refs/wip/x`, HEAD has left: not known now, left as it is.)
+    where = frm.head_oid if off_branches(branch) else refs.branches.get(str(branch))
+    if where == frm.head_oid and holds_commits_taken_off(repo, refs, frm, to):
         # You checked out (or detached HEAD at) the change's own commits since: their files are
         # this checkout's, so the change is made in the files and the index too, HEAD staying
         # where you put it (said: `kept`). Replayed here, it dropped out of the files unsaid.
         refs.kept.append("HEAD")
+        if off_branches(branch):  # (its commit stays: said, movefacts.kept_lines)
+            refs.kept.append(str(branch))
         return None
     here = _commit_tree(repo, refs.head_oid)
     out: list[str] = []

@@ -238,6 +238,17 @@ def result(
     )
 
 
+def _off_branch_line(repo: Repo, name: str) -> str:
+    """A ref that is no branch, which HEAD was on when the change moved it, left as it is: it
+    moved since, or HEAD left it (then it is not known where the change left it)."""
+    now = repo.refs(name).get(name)
+    where = f"now {output.short(now)}" if now else "not there now"
+    return (
+        f"ref {name} (no branch) has moved since, or HEAD left it since; it stays where it is "
+        f"({where}), with what the change did to it"
+    )
+
+
 def _moved_how(repo: Repo, name: str) -> str:
     """How a ref a take-back leaves moved since, as far as it shows now: a branch by later
     commits; HEAD also by your checkout elsewhere (`git checkout --detach`, `git switch -c`),
@@ -281,6 +292,9 @@ def kept_lines(
     lines = []
     symbolic = _symbolic_now(repo) if any(n.startswith("refs/heads/") for n in kept) else {}
     for name in kept:
+        if restoreplan.off_branches(name) and name not in ("HEAD", "refs/stash"):
+            lines.append(_off_branch_line(repo, name))
+            continue
         if name != "HEAD" and not name.startswith("refs/heads/") and name != "refs/stash":
             continue  # (one of our own refs HEAD was made a symbolic ref to: set aside)
         if name in symbolic:
