@@ -109,6 +109,28 @@ def test_a_branch_of_yours_elsewhere_keeps_its_files(repo: GitRepo) -> None:
     assert not repo.exists("op.txt") and not repo.exists("f")
     assert repo.git("status", "--porcelain") == ""
     assert "HEAD has moved since" not in res.stderr, res.stderr
+    # said, not silent: "0 paths changed" alone hid that main moved and your files stay
+    assert "HEAD has left the branch the change moved since (now on branch other)" in res.stderr
+
+
+def test_undo_of_a_failed_run_after_you_detached_says_the_branch_moves_alone(
+    repo: GitRepo,
+) -> None:
+    """A failed run (commits mode: its OP-EXEC commit on main) rolled back; you detached HEAD
+    at main since; `undo` makes main's commit again and leaves your detached checkout as it
+    is. It said only "0 paths changed"; now one line says the branch moves alone."""
+    line = "echo op >> README && echo new > n.txt"
+    repo.atomic("run", "-g", "false", "--history", "commits", "--", "sh", "-c", line, check=1)
+    repo.git("checkout", "-q", "--detach")
+    mid, head = repo.fingerprint(), _head_file(repo)
+    dry = repo.atomic("undo", "--dry-run", check=0)
+    assert "keep    HEAD (it left the branch since; the branch moves alone: stays)" in dry.stdout
+    res = repo.atomic("undo", check=0)
+    assert _head_file(repo) == head
+    assert repo.git("log", "-1", "--format=%s", "main").startswith("OP-EXEC")
+    after = repo.fingerprint()
+    assert (after.files, after.index) == (mid.files, mid.index), after.diff(mid)
+    assert "HEAD has left the branch the change moved since (now detached at " in res.stderr
 
 
 def test_head_on_a_symbolic_branch_detached_since(repo: GitRepo) -> None:

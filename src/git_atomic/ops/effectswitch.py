@@ -50,6 +50,11 @@ def ends_on_the_checkout(
             if merged.tree is None:
                 return None
             out.append(merged.tree)
+    if off_branches(branch):  # (HEAD left it: it stays, said, movefacts.kept_lines)
+        refs.kept.append(str(branch))
+    elif where == frm.head_oid:  # the branch moves alone, your checkout stays: said
+        refs.kept.append("HEAD")
+        refs.checked_out.append("HEAD")
     return out[0], out[1], out[2], out[3]
 
 

@@ -191,6 +191,8 @@ def listing(facts: moveresults.MoveFacts) -> list[str]:
         lines.append(f"{'drop':<7} commit {output.short(c.sha)} {c.subject} ({c.branch})")
     for name in facts.kept:
         why = "checked out here since" if name in facts.checked_out else "moved since"
+        if name == "HEAD" and name in facts.checked_out:
+            why = "it left the branch since; the branch moves alone"
         if name in facts.left_on:
             why = "committed on since the change checked it out"
             if name == "HEAD":
@@ -311,7 +313,13 @@ def kept_lines(
             )
             continue
         shown = "HEAD" if name == "HEAD" else "branch " + name.removeprefix("refs/heads/")
-        if name == "HEAD" and name in left_on:
+        if name == "HEAD" and name in checked_out:  # (effectswitch.ends_on_the_checkout)
+            lines.append(
+                f"HEAD has left the branch the change moved since ({_moved_how(repo, name)}); "
+                "the branch moves alone, and your checkout keeps its files: only what the "
+                "change did beside the branch is made here"
+            )
+        elif name == "HEAD" and name in left_on:
             lines.append(
                 "HEAD or its branch has moved since the change switched it; HEAD stays where "
                 "it is, and so do the files the switch checked out: only what the change did "
