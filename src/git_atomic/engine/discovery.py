@@ -211,6 +211,8 @@ def check_environment(repo: Repo, cwd: str) -> None:
     for name, (path, what) in own.items():
         value = os.environ.get(name)
         if value and not names(value, path):
+            if name == "GIT_INDEX_FILE":
+                _refuse_a_commits_own_index(repo, value)
             raise UsageError(
                 f"{name}={value} names another {what.split(' ', 1)[1]} than this worktree's "
                 f"({path}): git-atomic checkpoints and restores the repository's own; "
@@ -221,6 +223,30 @@ def check_environment(repo: Repo, cwd: str) -> None:
             f"GIT_NAMESPACE={os.environ['GIT_NAMESPACE']}: git-atomic works on the repository's "
             "own branches, not a namespace's; unset GIT_NAMESPACE to use it"
         )
+
+
+# git commands whose hooks get GIT_INDEX_FILE: `git commit -a` or with paths names a temporary
+# index of its own there (`index.lock`, `next-index-*.lock`).
+_INDEXING: Final = (b"commit", b"merge", b"cherry-pick", b"revert", b"am")
+
+
+def _refuse_a_commits_own_index(repo: Repo, value: str) -> None:
+    """Raise UsageError where a `git commit` of this worktree, among the processes that started
+    us, is the one whose temporary index GIT_INDEX_FILE names (its hook or editor runs this):
+    "unset it" would be poor advice there. Nothing where none is (a script's own index)."""
+    from git_atomic.engine import gitancestors  # (os alone: a few /proc reads up the chain)
+
+    found = gitancestors.git_ancestor(repo.root, _INDEXING)
+    if found is None:
+        return
+    pid, verb, _ = found
+    raise UsageError(
+        f"GIT_INDEX_FILE={value}: `git {verb}` (pid {pid}), whose hook or editor runs this, "
+        "is making its commit from a temporary index of its own, and git-atomic checkpoints "
+        "and restores the worktree's own index; nothing was changed",
+        hint="run git-atomic outside that git's hooks, or once it is done; "
+        "a plain `git commit`'s hooks take --history shadow",
+    )
 
 
 def _config_before_git(cwd: str) -> tuple[Path, Path] | None:
