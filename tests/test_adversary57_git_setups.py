@@ -95,7 +95,7 @@ def test_t1302_unknown_extension_is_one_line_naming_it(tmp_path: Path, command: 
     _set_format(repo, "foo = bar")
     before = (repo.read("a"), repo.read(".git/index"))
     line = _one_line(repo.atomic(*command), 3)
-    assert "unknown repository extension found: foo" in line, line
+    assert "does not know extensions.foo" in line, line
     assert "git says to run" not in line, line
     assert (repo.read("a"), repo.read(".git/index")) == before
 
