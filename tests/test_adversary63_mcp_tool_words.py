@@ -172,7 +172,7 @@ def test_the_options_of_the_called_tool_are_its_parameters() -> None:
     )
     begin = "set user.name to your name, or use --history shadow"
     assert in_tool_words(begin, "begin") == 'set user.name to your name, or use history: "shadow"'
-    assert in_tool_words(begin, "commit") == begin  # an option commit does not take
+    assert in_tool_words(begin, "rollback") == begin  # an option rollback does not take
     assert in_tool_words(begin) == begin
     kept = [
         "abort it (git merge --abort --whole), or stop",  # git's own command

@@ -22,12 +22,21 @@ _COMMAND: Final = re.compile(r"(\brun )?`git atomic ([a-z]+)((?: [^`]*)?)`")
 _POSITIONAL: Final = {"begin": "name", "show": "id", "tdd": "phase"}
 
 
+# The tools that work on the operation `begin` opened, with no `history` of their own: the
+# mode their refusal names (`use --history shadow`, no identity for commits mode) is begin's.
+_OF_BEGUN: Final = frozenset({"checkpoint", "commit"})
+_HISTORY: Final = re.compile(r"(?<![\w'\"`-])--history (shadow|commits)\b")
+
+
 def in_tool_words(line: str, tool: str | None = None) -> str:
     """`line` with each `git atomic ...` a tool does said as that tool's call, and, where it
     answers a call of `tool`, each of the command line's options that tool takes as its
-    parameter (`ask for it with --whole` is `with whole: true`)."""
+    parameter (`ask for it with --whole` is `with whole: true`), and `--history MODE` in
+    answer to `checkpoint` or `commit` as the `begin` tool's parameter."""
     if "`git atomic " in line:
         line = _COMMAND.sub(_said, line)
+    if tool in _OF_BEGUN and "--history " in line:
+        line = _HISTORY.sub(lambda found: f'the `begin` tool\'s history: "{found[1]}"', line)
     if tool in TOOLS and " --" in line:
         line = _options_as_parameters(line, TOOLS[tool].input_schema["properties"])
     return line
