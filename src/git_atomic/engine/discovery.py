@@ -212,7 +212,9 @@ def check_environment(repo: Repo, cwd: str) -> None:
         value = os.environ.get(name)
         if value and not names(value, path):
             if name == "GIT_INDEX_FILE":
-                _refuse_a_commits_own_index(repo, value)
+                from git_atomic.engine import commitindex  # (only where one is refused)
+
+                commitindex.refuse_a_commits_own_index(repo, value)
             raise UsageError(
                 f"{name}={value} names another {what.split(' ', 1)[1]} than this worktree's "
                 f"({path}): git-atomic checkpoints and restores the repository's own; "
@@ -223,30 +225,6 @@ def check_environment(repo: Repo, cwd: str) -> None:
             f"GIT_NAMESPACE={os.environ['GIT_NAMESPACE']}: git-atomic works on the repository's "
             "own branches, not a namespace's; unset GIT_NAMESPACE to use it"
         )
-
-
-# git commands whose hooks get GIT_INDEX_FILE: `git commit -a` or with paths names a temporary
-# index of its own there (`index.lock`, `next-index-*.lock`).
-_INDEXING: Final = (b"commit", b"merge", b"cherry-pick", b"revert", b"am")
-
-
-def _refuse_a_commits_own_index(repo: Repo, value: str) -> None:
-    """Raise UsageError where a `git commit` of this worktree, among the processes that started
-    us, is the one whose temporary index GIT_INDEX_FILE names (its hook or editor runs this):
-    "unset it" would be poor advice there. Nothing where none is (a script's own index)."""
-    from git_atomic.engine import gitancestors  # (os alone: a few /proc reads up the chain)
-
-    found = gitancestors.git_ancestor(repo.root, _INDEXING)
-    if found is None:
-        return
-    pid, verb, _ = found
-    raise UsageError(
-        f"GIT_INDEX_FILE={value}: `git {verb}` (pid {pid}), whose hook or editor runs this, "
-        "is making its commit from a temporary index of its own, and git-atomic checkpoints "
-        "and restores the worktree's own index; nothing was changed",
-        hint="run git-atomic outside that git's hooks, or once it is done; "
-        "a plain `git commit`'s hooks take --history shadow",
-    )
 
 
 def _config_before_git(cwd: str) -> tuple[Path, Path] | None:
@@ -356,54 +334,6 @@ def _unreadable_config(stderr: bytes) -> str:
     )
 
 
-# git's refusals of a repository format it does not know (setup.c, t1302-repo-version): an
-# extension it does not know, one that wants format 1 under format 0, a format above 1.
-_FORMAT_LISTED: Final = re.compile(
-    rb"^fatal: (unknown repository extensions? found|repo version is 0, but v1-only "
-    rb"extensions? found):\n((?:\t.*\n?)+)",
-    re.M,
-)
-_FORMAT_VERSION: Final = re.compile(
-    rb"^fatal: Expected git repo version <= (\d+), found (\d+)", re.M
-)
-
-
-def _refuse_a_format(stderr: bytes) -> None:
-    """Raise NotARepository (exit 3: the repository's own format, not a configuration git cannot
-    parse; its keys are right for a newer git) for a repository git refuses for its format, in
-    one line naming the keys (`extensions.NAME`, core.repositoryformatversion) and the way out.
-    Nothing where git refused for another reason."""
-    listed = _FORMAT_LISTED.search(stderr)
-    if listed is not None:
-        names = [x.strip().decode("utf-8", "backslashreplace") for x in listed[2].splitlines()]
-        keys = ", ".join(f"extensions.{x}" for x in names if x)
-        if listed[1].startswith(b"unknown"):
-            raise NotARepository(
-                f"this git does not know {keys}, "
-                f"{'repository extensions' if ',' in keys else 'a repository extension'} "
-                "the repository's configuration turns on (core.repositoryformatversion 1), and "
-                "refuses the repository; nothing was changed",
-                hint="a repository of a newer git wants that git; one set by mistake is removed "
-                "from the repository's config file with an editor; `git config` refuses too",
-            )
-        raise NotARepository(
-            f"the repository's configuration turns on {keys}, which git reads only with "
-            "core.repositoryformatversion 1 (it is 0), and git refuses the repository; "
-            "nothing was changed",
-            hint="set core.repositoryformatversion = 1 in the repository's config file with an "
-            "editor, or remove the extension",
-        )
-    version = _FORMAT_VERSION.search(stderr)
-    if version is not None:
-        raise NotARepository(
-            f"the repository's core.repositoryformatversion is {version[2].decode()}, and this "
-            f"git knows formats up to {version[1].decode()} only: it refuses the repository; "
-            "nothing was changed",
-            hint="a repository of a newer git wants that git; a value set by mistake is mended "
-            "in the repository's config file with an editor; `git config` refuses too",
-        )
-
-
 def _named_nothing(stderr: bytes) -> str | None:
     """The way out where git names the git dir it did not find (`not a git repository: PATH`,
     not `(or any of the parent directories)`): a `.git` file on the way, or GIT_DIR, names
@@ -447,7 +377,9 @@ def _discover(cwd: str, *, located: bool, check: bool = True) -> Repo:
                 f"not a git repository (or any parent): {cwd}", hint=_named_nothing(res.stderr)
             )
         reason, command = _refusal(res.stderr)
-        _refuse_a_format(res.stderr)
+        from git_atomic.engine import repoformat  # (only where git refused)
+
+        repoformat.refuse_a_format(res.stderr)
         raise NotARepository(
             f"cannot use this folder as a git worktree: {reason}"
             if reason
