@@ -11,6 +11,7 @@ work in progress, and they may still be editing while the tests run.
 from __future__ import annotations
 
 import contextlib
+import copy
 import shlex
 import sys
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from typing import Final
 from git_atomic.commands import tddrule
 from git_atomic.core import children
 from git_atomic.core.config import Config, load_config
-from git_atomic.core.errors import IndexLockHeld, UsageError
+from git_atomic.core.errors import AtomicError, IndexLockHeld, UsageError
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import CheckpointKind, FailedPhase, HistoryMode, OpKind, OpStatus, Phase
@@ -79,15 +80,18 @@ def tdd(*, phase: str, message: str | None, argv: list[str], json_out: bool) -> 
 
         def work() -> OpRow:
             detail = {"tdd": phase, "rule": RULES[phase], "message": text}
-            op = engine.begin(
-                f"tdd-{phase}",
-                history=config.history,
-                kind=OpKind.TDD,
-                argv=argv or None,
-                detail=detail,
-                keep_owner=True,
-                tree_is_the_change=not argv,
-            )
+            try:
+                op = engine.begin(
+                    f"tdd-{phase}",
+                    history=config.history,
+                    kind=OpKind.TDD,
+                    argv=argv or None,
+                    detail=detail,
+                    keep_owner=True,
+                    tree_is_the_change=not argv,
+                )
+            except AtomicError as exc:
+                raise _as_configured(exc, config) from None
             return _guarded(
                 engine, op, config, phase=phase, text=text, argv=argv, json_out=json_out
             )
@@ -95,6 +99,23 @@ def tdd(*, phase: str, message: str | None, argv: list[str], json_out: bool) -> 
         return conclude(
             ctx.journal, work, json_out=json_out, tell=lambda op: _tell(ctx.journal, op, ctx.repo)
         )
+
+
+def _as_configured(exc: AtomicError, config: Config) -> AtomicError:
+    """A refusal before the phase began that says `--history shadow` (commits mode with no git
+    identity, a signing that fails), an option `tdd` does not take: said as the configuration's
+    `history`, the one a phase reads, in the file that holds its `[tdd]` test."""
+    name = config.source.name if config.source else ".git-atomic.toml"
+    table = " under [tool.git-atomic]" if name == "pyproject.toml" else ""
+    meant = f'set history = "shadow"{table} in {name}'
+    message = exc.message.replace("use --history shadow", meant)
+    hint = exc.hint.replace("use --history shadow", meant) if exc.hint else exc.hint
+    if (message, hint) == (exc.message, exc.hint):
+        return exc
+    told = copy.copy(exc)  # the same class and attributes, its words the configuration's
+    told.__dict__.update(message=message, hint=hint)
+    told.args = (message,)
+    return told
 
 
 def _guarded(
