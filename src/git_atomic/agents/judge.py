@@ -200,7 +200,10 @@ def _keep(
     subject = f"POST-OP: {name} - {calls}"
     subject = subject if len(subject) <= 72 else subject[:71] + "…"
     done = turncommit.commit_turn(ctx.repo, ctx.journal, record.op_id, record.steps, subject)
-    return _verdict(outcome, record, gates=lines, commit=done.commit, not_committed=done.why)
+    # A turn's mode is its hooks' (no command of the turn takes `--history`): said so.
+    hooks = f"install the hooks with `git atomic hooks install {record.platform} --history shadow`"
+    why = done.why.replace("use --history shadow", hooks)
+    return _verdict(outcome, record, gates=lines, commit=done.commit, not_committed=why)
 
 
 def own_open(record: Record, repo: git.Repo, op: OpRow) -> Verdict:
