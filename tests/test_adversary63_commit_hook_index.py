@@ -88,3 +88,31 @@ def test_another_index_outside_a_hook_is_said_as_before(repo: GitRepo, tmp_path:
     assert "unset GIT_INDEX_FILE to use it" in res.stderr
     assert "git commit" not in res.stderr
     assert not other.exists()
+
+
+def test_the_api_in_such_a_hook_says_its_own_words(repo: GitRepo, tmp_path: Path) -> None:
+    """`git_atomic.api.operation` run by the hook: the same refusal (UsageError, nothing
+    changed), its way to shadow mode in the API's words (`pass history="shadow"`)."""
+    repo.write("tracked", b"one\n")
+    repo.git("add", "tracked")
+    repo.git("commit", "-q", "-m", "base")
+    repo.write("tracked", b"two\n")
+    out = tmp_path / "api"
+    script = (
+        "import sys\nfrom git_atomic import api\nfrom git_atomic.core.errors import UsageError\n"
+        "try:\n    with api.operation('x'):\n        pass\n"
+        "except UsageError as exc:\n    print(exc.message, exc.hint, sep='\\n')\n"
+    )
+    (tmp_path / "api.py").write_text(script)
+    hook = repo.path / ".git" / "hooks" / "pre-commit"
+    line = f"{shlex.quote(sys.executable)} {shlex.quote(str(tmp_path / 'api.py'))}"
+    hook.write_text(f"#!/bin/sh\n{line} > {shlex.quote(str(out))} 2>&1\nexit 0\n")
+    hook.chmod(0o755)
+    res = subprocess.run(
+        ["git", "commit", "-q", "-a", "-m", "outer"], cwd=repo.path, env=repo.env, check=False
+    )
+    assert res.returncode == 0
+    said = out.read_text()
+    assert "`git commit` (pid " in said and 'pass history="shadow"' in said, said
+    assert "--history" not in said and "Traceback" not in said, said
+    assert repo.git("log", "-1", "--format=%s") == "outer\n"

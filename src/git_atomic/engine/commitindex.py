@@ -29,5 +29,5 @@ def refuse_a_commits_own_index(repo: Repo, value: str) -> None:
         "is making its commit from a temporary index of its own, and git-atomic checkpoints "
         "and restores the worktree's own index; nothing was changed",
         hint="run git-atomic outside that git's hooks, or once it is done; "
-        "a plain `git commit`'s hooks take --history shadow",
+        "in a plain `git commit`'s hooks, use --history shadow",
     )
