@@ -55,6 +55,9 @@ def test_the_words_of_known_commands() -> None:
     cases = {
         "run `git atomic recover` to finish": "call the `recover` tool to finish",
         "(start one with `git atomic begin NAME`)": "(start one with the `begin` tool)",
+        "or `git atomic rollback --to 3f2a -- a.txt b.txt`": (
+            'or the `rollback` tool with {"to": "3f2a", "paths": ["a.txt", "b.txt"]}'
+        ),
         "see `git atomic rollback --op 3f2a --whole --dry-run`": (
             'see the `rollback` tool with {"op": "3f2a", "whole": true, "dry_run": true}'
         ),

@@ -113,12 +113,13 @@ def _arguments(verb: str, words: list[str]) -> dict[str, Any] | None:
     at = 0
     while at < len(words):
         word = words[at]
-        if word == "--":  # the command: a placeholder (COMMAND) says nothing to pass
-            command = [w for w in words[at + 1 :] if not _placeholder(w)]
-            if "command" not in params:
+        if word == "--":  # the command, or paths: a placeholder (COMMAND, PATH) says nothing
+            after = [w for w in words[at + 1 :] if not _placeholder(w)]
+            key = next((k for k in ("command", "paths") if k in params), None)
+            if key is None:
                 return None
-            if command:
-                arguments["command"] = command
+            if after:
+                arguments[key] = after
             break
         if word == "--json":  # a tool's result is the JSON
             pass
