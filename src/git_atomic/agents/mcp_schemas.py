@@ -159,6 +159,32 @@ CHECKPOINT_ROW: Final = obj(
     }
 )
 
+_CHANGED_PATHS: Final = obj(
+    {
+        "paths": array(
+            obj(
+                {
+                    "path": STRING,
+                    "action": enum("added", "modified", "deleted", "mode", "type", "renamed"),
+                },
+                optional={"from": {**STRING, "description": "renamed: its path at PRE-OP"}},
+            )
+        ),
+        "total": INTEGER,
+        "truncated": BOOLEAN,
+    }
+)
+OP_CHANGES: Final = obj(
+    {
+        "since": SHA,
+        "worktree": _CHANGED_PATHS,
+        "staged": _CHANGED_PATHS,
+        "unknown": nullable(STRING),
+    },
+    description="the paths the open operation changed since its PRE-OP checkpoint: on disk"
+    " (tracked or not) and in the index; unknown: why they could not be worked out",
+)
+
 OUTPUT: Final[dict[str, Schema]] = {
     "run": result(optional={"isolated": ISOLATED}),
     "begin": result(),
@@ -171,7 +197,9 @@ OUTPUT: Final[dict[str, Schema]] = {
     "recover": result({"recovery": RECOVERY}),
     "status": obj(
         {
-            "open": nullable(obj({**OPERATION_FIELDS, "phase": STRING})),
+            "open": nullable(
+                obj({**OPERATION_FIELDS, "phase": STRING}, optional={"changes": OP_CHANGES})
+            ),
             "interrupted": nullable(OPERATION),
             "lock": nullable(obj({"pid": INTEGER, "since": STRING})),
             "blocked": {
@@ -179,6 +207,21 @@ OUTPUT: Final[dict[str, Schema]] = {
                 "description": "why git's own state (a merge, a rebase... left half way) "
                 "refuses new operations here, with the ways out; null when nothing does",
             },
+            "turns": array(
+                obj(
+                    {
+                        "op_id": STRING,
+                        "session": STRING,
+                        "platform": STRING,
+                        "steps": INTEGER,
+                        "judged_next": {
+                            **BOOLEAN,
+                            "description": "its Stop could not wait for the worktree's lock:"
+                            " not judged yet; its session's next prompt (or end) judges it",
+                        },
+                    }
+                ),
+            ),
             "exit_code": EXIT_CODE,
         }
     ),

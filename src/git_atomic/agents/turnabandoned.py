@@ -24,6 +24,8 @@ def open_lines(state_dir: Path, worktree: str | None = None) -> list[str]:
     """One line per open turn (of `worktree`, or of every one), for people (`hooks status`,
     `status`): its platform, session, folder, steps so far and, for one abandoned, since when
     no hook call came and what closes it."""
+    from git_atomic.agents import turnstopkilled  # (not on a hook call's way)
+
     lines = []
     for _, record, when in turnstate.slots_in(state_dir, worktree):
         calls = len(record.steps) + len(turnsteps.pending_of(record))  # pending: turnsteps.py
@@ -34,6 +36,11 @@ def open_lines(state_dir: Path, worktree: str | None = None) -> list[str]:
             if idle >= turnstate.ABANDONED_AFTER
             else ""
         )
+        if turnstopkilled.busy(record) is not None:  # (agents/turnstopkilled.py)
+            gone += (
+                "; its Stop could not wait for the worktree's lock: not judged yet, its "
+                "session's next prompt or its end judges it"
+            )
         lines.append(
             f"{record.platform} session {record.session[:12]} in {record.root} "
             f"({calls} step{'s' if calls != 1 else ''} so far{gone})"

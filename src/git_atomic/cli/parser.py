@@ -221,7 +221,7 @@ def _add_taking_back(c: Commands) -> None:
 
 def _add_looking(c: Commands) -> None:
     """`status`, `recover`, `log`, `show`: what happened, and finishing what a crash left."""
-    p = c.add("status", "the open or interrupted operation and the lock holder")
+    p = c.add("status", "the open or interrupted operation, what it changed, and the lock holder")
     _json_flag(p)
 
     p = c.add("recover", "finish an operation that a crash interrupted")

@@ -31,6 +31,11 @@ def status(*, json_out: bool) -> int:
         )
         open_op = op if op is not None and interrupted is None else None
         stopped = _commit_stopped(journal, repo.worktree_id)
+        changes = None
+        if open_op is not None:  # (only then: a status with none open pays nothing for it)
+            from git_atomic.ops import opchanges
+
+            changes = opchanges.of_operation(repo, journal, open_op)
         if json_out:
 
             def described(op: OpRow | None) -> results.OperationResult | None:
@@ -56,6 +61,8 @@ def status(*, json_out: bool) -> int:
                     blocked,
                     killed,
                     stopped,
+                    changes,
+                    _open_turns(repo),
                 )
             )
             return 0
@@ -73,6 +80,7 @@ def status(*, json_out: bool) -> int:
             interrupted=interrupted,
             holder=holder,
             style=Style(colour=want_colour(repo)),
+            changes=changes,
         )
         if interrupted is None:
             style = Style(colour=want_colour(repo))
@@ -89,6 +97,23 @@ def status(*, json_out: bool) -> int:
         return 0
     finally:
         journal.close()
+
+
+def _open_turns(repo: git.Repo) -> tuple[commandresults.OpenTurn, ...]:
+    """The agent turns open in this worktree (no operation yet), and whether each waits to be
+    judged by its session's next call (its Stop could not wait for the lock)."""
+    from git_atomic.agents import turnstate, turnsteps, turnstopkilled
+
+    return tuple(
+        commandresults.OpenTurn(
+            record.op_id,
+            record.session,
+            record.platform,
+            len(record.steps) + len(turnsteps.pending_of(record)),
+            judged_next=turnstopkilled.busy(record) is not None,
+        )
+        for _, record, _ in turnstate.slots_in(repo.state_dir, repo.worktree_id)
+    )
 
 
 def _commit_stopped(journal: Journal, worktree: str) -> tuple[str, str] | None:

@@ -3,7 +3,7 @@ an operation's (results.py). Rendered by resultjson.py."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from git_atomic.core.records import dataclass
 from git_atomic.core.vocab import CheckpointKind, HistoryMode
@@ -97,6 +97,43 @@ class InterruptedRestore:
     rescue: object
 
 
+# Past this many paths a side of `status --json`'s changes is cut (`truncated`; its `total`
+# is exact): an agent tool's result stays readable.
+CHANGES_LIMIT: Final = 1000
+
+
+@dataclass(frozen=True)
+class ChangedPath:
+    """A path an open operation changed (opchanges.py)."""
+
+    path: str  # decoded with surrogateescape: bytes that are not UTF-8 kept
+    action: str  # added | modified | deleted | mode | type | renamed
+    source: str | None = None  # renamed: the path it had at PRE-OP
+
+
+@dataclass(frozen=True)
+class OpChanges:
+    """What an open operation changed since its PRE-OP (opchanges.py), for `status`."""
+
+    since: str  # the PRE-OP checkpoint
+    worktree: tuple[ChangedPath, ...]  # the files on disk (tracked or not) against PRE-OP's
+    staged: tuple[ChangedPath, ...]  # the index's entries against PRE-OP's index
+    unknown: str | None = None  # why they could not be worked out (the status goes on)
+
+
+@dataclass(frozen=True)
+class OpenTurn:
+    """An agent turn open in the worktree (agents/turnstate.py), for `status --json`."""
+
+    op_id: str
+    session: str
+    platform: str
+    steps: int
+    # Its Stop could not wait for the worktree's lock (agents/turnstopkilled.STOP_BUSY): the
+    # session's next call that ends the turn (its next prompt, its end) judges it.
+    judged_next: bool = False
+
+
 @dataclass(frozen=True)
 class StatusResult:
     open: OperationResult | None
@@ -107,6 +144,8 @@ class StatusResult:
     killed_turns: tuple[KilledTurn, ...] = ()
     # A kept turn whose commit (commits mode) a kill stopped half way: (op id, its name)
     commit_stopped: tuple[str, str] | None = None
+    changes: OpChanges | None = None  # what the open operation changed since its PRE-OP
+    turns: tuple[OpenTurn, ...] = ()  # agent turns open here (no operation yet)
 
 
 @dataclass(frozen=True)

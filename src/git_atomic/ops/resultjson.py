@@ -4,6 +4,7 @@ docs/reference.md shows."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final, TypeAlias
 
 from git_atomic.core import records
@@ -299,7 +300,19 @@ def _status_json(s: commandresults.StatusResult) -> JsonObject:
             else None
         ),
         "blocked": s.blocked,
+        "turns": [
+            {
+                "op_id": t.op_id,
+                "session": t.session,
+                "platform": t.platform,
+                "steps": t.steps,
+                "judged_next": t.judged_next,
+            }
+            for t in s.turns
+        ],
     }
+    if s.changes is not None and isinstance(obj["open"], dict):
+        obj["open"]["changes"] = _changes_json(s.changes)
     if s.restore is not None:
         restore = {
             "op_id": None,
@@ -331,6 +344,26 @@ def _status_json(s: commandresults.StatusResult) -> JsonObject:
             "next": "git atomic recover",
         }
     return obj
+
+
+def _changes_json(c: commandresults.OpChanges) -> JsonObject:
+    """An open operation's changes since its PRE-OP (opchanges.py): each side's paths, cut at
+    CHANGES_LIMIT (`truncated`; `total` is exact)."""
+    limit = commandresults.CHANGES_LIMIT
+
+    def side(paths: Sequence[commandresults.ChangedPath]) -> JsonObject:
+        listed = [
+            {"path": p.path, "action": p.action, **({"from": p.source} if p.source else {})}
+            for p in paths[:limit]
+        ]
+        return {"paths": listed, "total": len(paths), "truncated": len(paths) > limit}
+
+    return {
+        "since": c.since,
+        "worktree": side(c.worktree),
+        "staged": side(c.staged),
+        "unknown": c.unknown,
+    }
 
 
 def _facts_json(f: moveresults.MoveFacts) -> JsonObject:

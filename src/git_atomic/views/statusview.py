@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Final
 
 from git_atomic.core.errors import RefusedError
 from git_atomic.core.journal import Journal
@@ -13,9 +14,12 @@ from git_atomic.core.lock import Holder, why_gone
 from git_atomic.core.vocab import CheckpointKind, OpKind
 from git_atomic.engine.git import Repo
 from git_atomic.ops import context
-from git_atomic.ops.commandresults import KilledTurn
+from git_atomic.ops.commandresults import ChangedPath, KilledTurn, OpChanges
 from git_atomic.views.logview import log_lines
 from git_atomic.views.render import PHASE_WORD, Style, clock, relative
+
+# Paths listed per side (on disk, staged) before "and N more"; `--json` lists them all.
+SHOWN: Final = 10
 
 _SESSION_NEXT = (
     "`git atomic checkpoint` records a stage, `git atomic commit` runs the gates",
@@ -57,6 +61,7 @@ def status_lines(
     holder: Holder | None,
     style: Style,
     now: float | None = None,
+    changes: OpChanges | None = None,
 ) -> list[str]:
     now = time.time() if now is None else now
     out = _pending_restore_lines(repo, style)
@@ -64,6 +69,8 @@ def status_lines(
     if op is not None:
         stopped = interrupted is not None
         out += _operation_lines(journal, op, interrupted=stopped, style=style, now=now)
+        if changes is not None:
+            out += changes_lines(changes)
     elif not out:
         out += _quiet_lines(repo, journal, style=style, now=now)
     if holder is not None:
@@ -77,6 +84,38 @@ def status_lines(
     except RefusedError as exc:
         out += _row("note", f"{exc.message}; git-atomic will not start an operation")
     return out
+
+
+def changes_lines(changes: OpChanges) -> list[str]:
+    """What the open operation changed since its PRE-OP: on disk, then in the index."""
+    since = f"since PRE-OP {changes.since[:12]}"
+    if changes.unknown is not None:
+        return _row("changed", f"not worked out: {changes.unknown}")
+    if not changes.worktree and not changes.staged:
+        return _row("changed", f"nothing {since}")
+    out = []
+    for label, side, what in (
+        ("changed", changes.worktree, "on disk"),
+        ("staged", changes.staged, "in the index"),
+    ):
+        if not side:
+            continue
+        n = len(side)
+        rows = [f"{n} path{'s' if n != 1 else ''} {what} {since}:"]
+        rows += [_path_line(c) for c in side[:SHOWN]]
+        if n > SHOWN:
+            rows.append(f"and {n - SHOWN} more (`git atomic status --json` lists them)")
+        out += _row(label, *rows)
+    return out
+
+
+def _path_line(change: ChangedPath) -> str:
+    from git_atomic.ops.output import quote_path
+
+    shown = quote_path(change.path)
+    if change.source is not None:
+        shown = f"{quote_path(change.source)} -> {shown}"
+    return f"  {change.action:<8} {shown}"
 
 
 def killed_turn_lines(killed: Sequence[KilledTurn], *, style: Style) -> list[str]:
