@@ -191,3 +191,23 @@ def test_status_says_a_turn_whose_stop_was_busy_waits_to_be_judged(
     [turn] = repo.atomic_json("status")["turns"]
     assert turn["judged_next"] is True and turn["platform"] == "claude-code", turn
     assert turn["steps"] >= 1
+    assert [(p["path"], p["action"]) for p in turn["changes"]["paths"]] == [("lib.py", "modified")]
+
+
+def test_status_says_what_an_open_turns_calls_changed_not_yours(repo: GitRepo) -> None:
+    """An agent turn open here: the files its calls changed so far, never an edit of yours
+    made between its calls. Before: its line gave a count of steps, not one path."""
+    claude = ClaudeCode(repo)
+    claude.turn([edit(repo, 1, "VALUE = 3", file="lib.py")])
+    repo.write("yours.txt", b"made by you between its calls\n")
+    claude.turn([edit(repo, 2, "def answer():\n    return 42", file="app.py")])
+    text = repo.atomic("status", check=0).stdout
+    assert "its calls changed 2 paths so far:" in text, text
+    assert "modified app.py" in text and "modified lib.py" in text, text
+    assert "yours.txt" not in text, text
+    [turn] = repo.atomic_json("status")["turns"]
+    assert [(p["path"], p["action"]) for p in turn["changes"]["paths"]] == [
+        ("app.py", "modified"),
+        ("lib.py", "modified"),
+    ]
+    assert turn["judged_next"] is False

@@ -219,6 +219,11 @@ OUTPUT: Final[dict[str, Schema]] = {
                             "description": "its Stop could not wait for the worktree's lock:"
                             " not judged yet; its session's next prompt (or end) judges it",
                         },
+                        "changes": {
+                            **nullable(_CHANGED_PATHS),
+                            "description": "the files its finished calls changed so far;"
+                            " null: not known",
+                        },
                     }
                 ),
             ),

@@ -24,28 +24,30 @@ def open_lines(state_dir: Path, worktree: str | None = None) -> list[str]:
     """One line per open turn (of `worktree`, or of every one), for people (`hooks status`,
     `status`): its platform, session, folder, steps so far and, for one abandoned, since when
     no hook call came and what closes it."""
+    return [open_line(record, when) for _, record, when in turnstate.slots_in(state_dir, worktree)]
+
+
+def open_line(record: Record, when: float) -> str:
+    """`open_lines`' line for one turn, whose hook call last wrote its record at `when`."""
     from git_atomic.agents import turnstopkilled  # (not on a hook call's way)
 
-    lines = []
-    for _, record, when in turnstate.slots_in(state_dir, worktree):
-        calls = len(record.steps) + len(turnsteps.pending_of(record))  # pending: turnsteps.py
-        idle = time.time() - when
-        gone = (
-            f"; no hook call for {idle / 3600:.0f} h: abandoned (its session's next prompt, "
-            "another session's, or `git atomic gc` closes it, not judged)"
-            if idle >= turnstate.ABANDONED_AFTER
-            else ""
+    calls = len(record.steps) + len(turnsteps.pending_of(record))  # pending: turnsteps.py
+    idle = time.time() - when
+    gone = (
+        f"; no hook call for {idle / 3600:.0f} h: abandoned (its session's next prompt, "
+        "another session's, or `git atomic gc` closes it, not judged)"
+        if idle >= turnstate.ABANDONED_AFTER
+        else ""
+    )
+    if turnstopkilled.busy(record) is not None:  # (agents/turnstopkilled.py)
+        gone += (
+            "; its Stop could not wait for the worktree's lock: not judged yet, its "
+            "session's next prompt or its end judges it"
         )
-        if turnstopkilled.busy(record) is not None:  # (agents/turnstopkilled.py)
-            gone += (
-                "; its Stop could not wait for the worktree's lock: not judged yet, its "
-                "session's next prompt or its end judges it"
-            )
-        lines.append(
-            f"{record.platform} session {record.session[:12]} in {record.root} "
-            f"({calls} step{'s' if calls != 1 else ''} so far{gone})"
-        )
-    return lines
+    return (
+        f"{record.platform} session {record.session[:12]} in {record.root} "
+        f"({calls} step{'s' if calls != 1 else ''} so far{gone})"
+    )
 
 
 def abandoned_why(slot: Slot) -> str:

@@ -31,6 +31,7 @@ def status(*, json_out: bool) -> int:
         )
         open_op = op if op is not None and interrupted is None else None
         stopped = _commit_stopped(journal, repo.worktree_id)
+        turns = _open_turns(repo)
         changes = None
         if open_op is not None:  # (only then: a status with none open pays nothing for it)
             from git_atomic.ops import opchanges
@@ -62,7 +63,7 @@ def status(*, json_out: bool) -> int:
                     killed,
                     stopped,
                     changes,
-                    _open_turns(repo),
+                    tuple(turn for turn, _ in turns),
                 )
             )
             return 0
@@ -89,31 +90,40 @@ def status(*, json_out: bool) -> int:
                 + commit_stopped_lines(stopped, style)
                 + lines
             )
-        from git_atomic.agents import turnabandoned  # an agent turn open here is no operation yet
+        from git_atomic.views.statusview import turn_lines  # a turn here is no operation yet
 
-        open_turns = turnabandoned.open_lines(repo.state_dir, repo.worktree_id)
-        lines += [f"  {'turn':<8} {line}" for line in open_turns]
+        for turn, line in turns:
+            lines += turn_lines(line, turn)
         print("\n".join(lines))
         return 0
     finally:
         journal.close()
 
 
-def _open_turns(repo: git.Repo) -> tuple[commandresults.OpenTurn, ...]:
-    """The agent turns open in this worktree (no operation yet), and whether each waits to be
-    judged by its session's next call (its Stop could not wait for the lock)."""
-    from git_atomic.agents import turnstate, turnsteps, turnstopkilled
+def _open_turns(repo: git.Repo) -> list[tuple[commandresults.OpenTurn, str]]:
+    """The agent turns open in this worktree (no operation yet), with the line people read of
+    each: the files their calls changed so far, and whether each waits to be judged by its
+    session's next call (its Stop could not wait for the lock)."""
+    from git_atomic.agents import turnabandoned, turnstate, turnsteps, turnstopkilled
 
-    return tuple(
-        commandresults.OpenTurn(
+    found = []
+    for _, record, when in turnstate.slots_in(repo.state_dir, repo.worktree_id):
+        changes = None
+        noted = turnsteps.pending_of(record)
+        if record.steps or noted:
+            from git_atomic.ops import opchanges
+
+            changes = opchanges.of_turn(repo, record.steps, noted)
+        turn = commandresults.OpenTurn(
             record.op_id,
             record.session,
             record.platform,
-            len(record.steps) + len(turnsteps.pending_of(record)),
+            len(record.steps) + len(noted),
             judged_next=turnstopkilled.busy(record) is not None,
+            changes=changes,
         )
-        for _, record, _ in turnstate.slots_in(repo.state_dir, repo.worktree_id)
-    )
+        found.append((turn, turnabandoned.open_line(record, when)))
+    return found
 
 
 def _commit_stopped(journal: Journal, worktree: str) -> tuple[str, str] | None:

@@ -132,6 +132,9 @@ class OpenTurn:
     # Its Stop could not wait for the worktree's lock (agents/turnstopkilled.STOP_BUSY): the
     # session's next call that ends the turn (its next prompt, its end) judges it.
     judged_next: bool = False
+    # The files its finished calls changed so far (opchanges.of_turn); None: not known (no
+    # call finished, or a checkpoint of one is gone).
+    changes: tuple[ChangedPath, ...] | None = None
 
 
 @dataclass(frozen=True)

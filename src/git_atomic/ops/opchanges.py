@@ -11,7 +11,8 @@ delete, as `diff --no-renames` says).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from git_atomic.core.errors import AtomicError
@@ -84,3 +85,65 @@ def of_operation(repo: Repo, journal: Journal, op: OpRow) -> OpChanges | None:
         why = exc.message if isinstance(exc, AtomicError) else str(exc)
         return OpChanges(pre.sha, (), (), unknown=why)
     return OpChanges(pre.sha, paired(worktree), paired(staged))
+
+
+def of_turn(
+    repo: Repo, steps: Sequence[tuple[str, str]], noted: Sequence[Mapping[str, object]] = ()
+) -> tuple[ChangedPath, ...] | None:
+    """The files an agent turn's calls changed so far, on disk: its steps' diffs (each a
+    before and after checkpoint of its calls: agents/turnstate.Record), then the files its
+    later file tool calls noted (`noted`: turnfiles.pending_of, each step's files before and
+    after as [mode, blob] or null), a path from how the first step that touched it found it to
+    how the last left it; what others did between its calls is in no step. No scan: what its
+    hook calls wrote already. None where a step's checkpoint cannot be read (gone with `gc`)."""
+    first: dict[bytes, _Entry] = {}
+    last: dict[bytes, _Entry] = {}
+    try:
+        for before, after in steps:
+            for c in repo.diff_trees(f"{before}:files", f"{after}:files"):
+                first.setdefault(c.path, _entry(c.old_mode, c.old_oid))
+                last[c.path] = _entry(c.new_mode, c.new_oid)
+    except AtomicError:
+        return None
+    for step in noted:
+        was, now = step.get("before"), step.get("after")
+        for path, entry in _noted(was).items():
+            first.setdefault(path, entry)
+        for path, entry in _noted(now).items():
+            last[path] = entry
+            first.setdefault(path, None)  # (a file it made that no `before` names)
+    summed = []
+    for path, start in first.items():
+        end = last.get(path, start)
+        if start == end:
+            continue  # put back as it was
+        old_mode, old_oid = start or ("000000", "0" * 40)
+        new_mode, new_oid = end or ("000000", "0" * 40)
+        status = "A" if start is None else "D" if end is None else _letter(old_mode, new_mode)
+        summed.append(RawChange(old_mode, new_mode, old_oid, new_oid, status, path))
+    return paired(summed)
+
+
+_Entry = tuple[str, str] | None  # (mode, blob); None: no file
+
+
+def _entry(mode: str, oid: str) -> _Entry:
+    return None if set(mode) == {"0"} else (mode, oid)
+
+
+def _noted(files: object) -> dict[bytes, _Entry]:
+    """A noted step's files (path -> [mode, blob] or null), as entries."""
+    found: dict[bytes, _Entry] = {}
+    if isinstance(files, dict):
+        for path, was in files.items():
+            if isinstance(was, list) and len(was) == 2:
+                found[os.fsencode(str(path))] = (str(was[0]), str(was[1]))
+            elif was is None:
+                found[os.fsencode(str(path))] = None
+    return found
+
+
+def _letter(old_mode: str, new_mode: str) -> str:
+    """git's letter for a file whose mode goes from `old_mode` to `new_mode`: T where a file
+    becomes a link or a repository's commit (or back)."""
+    return "T" if old_mode[:2] != new_mode[:2] else "M"

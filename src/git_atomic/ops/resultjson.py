@@ -307,6 +307,7 @@ def _status_json(s: commandresults.StatusResult) -> JsonObject:
                 "platform": t.platform,
                 "steps": t.steps,
                 "judged_next": t.judged_next,
+                "changes": _side(t.changes) if t.changes is not None else None,
             }
             for t in s.turns
         ],
@@ -347,23 +348,23 @@ def _status_json(s: commandresults.StatusResult) -> JsonObject:
 
 
 def _changes_json(c: commandresults.OpChanges) -> JsonObject:
-    """An open operation's changes since its PRE-OP (opchanges.py): each side's paths, cut at
-    CHANGES_LIMIT (`truncated`; `total` is exact)."""
-    limit = commandresults.CHANGES_LIMIT
-
-    def side(paths: Sequence[commandresults.ChangedPath]) -> JsonObject:
-        listed = [
-            {"path": p.path, "action": p.action, **({"from": p.source} if p.source else {})}
-            for p in paths[:limit]
-        ]
-        return {"paths": listed, "total": len(paths), "truncated": len(paths) > limit}
-
+    """An open operation's changes since its PRE-OP (opchanges.py)."""
     return {
         "since": c.since,
-        "worktree": side(c.worktree),
-        "staged": side(c.staged),
+        "worktree": _side(c.worktree),
+        "staged": _side(c.staged),
         "unknown": c.unknown,
     }
+
+
+def _side(paths: Sequence[commandresults.ChangedPath]) -> JsonObject:
+    """Changed paths, cut at CHANGES_LIMIT (`truncated`; `total` is exact)."""
+    limit = commandresults.CHANGES_LIMIT
+    listed = [
+        {"path": p.path, "action": p.action, **({"from": p.source} if p.source else {})}
+        for p in paths[:limit]
+    ]
+    return {"paths": listed, "total": len(paths), "truncated": len(paths) > limit}
 
 
 def _facts_json(f: moveresults.MoveFacts) -> JsonObject:

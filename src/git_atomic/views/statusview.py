@@ -14,7 +14,7 @@ from git_atomic.core.lock import Holder, why_gone
 from git_atomic.core.vocab import CheckpointKind, OpKind
 from git_atomic.engine.git import Repo
 from git_atomic.ops import context
-from git_atomic.ops.commandresults import ChangedPath, KilledTurn, OpChanges
+from git_atomic.ops.commandresults import ChangedPath, KilledTurn, OpChanges, OpenTurn
 from git_atomic.views.logview import log_lines
 from git_atomic.views.render import PHASE_WORD, Style, clock, relative
 
@@ -107,6 +107,22 @@ def changes_lines(changes: OpChanges) -> list[str]:
             rows.append(f"and {n - SHOWN} more (`git atomic status --json` lists them)")
         out += _row(label, *rows)
     return out
+
+
+def turn_lines(line: str, turn: OpenTurn) -> list[str]:
+    """An agent turn open here: its line (turnabandoned.open_line), then the files its calls
+    changed so far."""
+    out = _row("turn", line)
+    if turn.changes is None:
+        return out
+    n = len(turn.changes)
+    if not n:
+        return [*out, *_row("", "its calls changed no file so far")]
+    rows = [f"its calls changed {n} path{'s' if n != 1 else ''} so far:"]
+    rows += [_path_line(c) for c in turn.changes[:SHOWN]]
+    if n > SHOWN:
+        rows.append(f"and {n - SHOWN} more (`git atomic status --json` lists them)")
+    return [*out, *_row("", *rows)]
 
 
 def _path_line(change: ChangedPath) -> str:
