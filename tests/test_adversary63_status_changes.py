@@ -211,3 +211,34 @@ def test_status_says_what_an_open_turns_calls_changed_not_yours(repo: GitRepo) -
         ("lib.py", "modified"),
     ]
     assert turn["judged_next"] is False
+
+
+def test_what_a_checkpoint_holds_beside_its_trees_is_listed_too(tmp_path: Path) -> None:
+    """What a rollback puts back beside the files trees is a change too: an empty folder made
+    or removed, a FIFO made, a new file over `max_new_file_size` (no tree holds its bytes).
+    Before: none of them was listed; a folder that only got files is not said removed."""
+    made = GitRepo.create(tmp_path / "r", tmp_path / "home")
+    made.write(".git-atomic.toml", b'max_new_file_size = "1KiB"\n')
+    made.write("a.txt", b"a\n")
+    made.git("add", "-A")
+    made.git("commit", "-qm", "start")
+    os.mkdir(made.path / "was-empty")
+    os.mkdir(made.path / "filled")
+    made.atomic("begin", "beside", check=0)
+    os.rmdir(made.path / "was-empty")
+    made.write("filled/now.txt", b"a file in a folder that was empty\n")
+    os.mkdir(made.path / "new-empty")
+    os.mkfifo(made.path / "pipe")
+    made.write("big.bin", b"x" * 4096)
+    data = made.atomic_json("status")
+    said = {p["path"]: p["action"] for p in data["open"]["changes"]["worktree"]["paths"]}
+    assert said == {
+        "was-empty/": "deleted",
+        "filled/now.txt": "added",
+        "new-empty/": "added",
+        "pipe": "added",
+        "big.bin": "added",
+    }, said
+    text = made.atomic("status", check=0).stdout
+    assert "added    new-empty/" in text and "deleted  was-empty/" in text, text
+    assert (made.path / "pipe").exists() and made.read("big.bin") == b"x" * 4096

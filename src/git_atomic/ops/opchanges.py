@@ -19,6 +19,7 @@ from git_atomic.core.errors import AtomicError
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
 from git_atomic.core.vocab import CheckpointKind
+from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
 from git_atomic.engine.gitoutput import RawChange
 from git_atomic.ops.commandresults import ChangedPath, OpChanges
@@ -31,6 +32,10 @@ _EMPTY_BLOBS: Final = frozenset(
         "473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813",
     }
 )
+
+
+def _names(paths: frozenset[bytes]) -> set[str]:
+    return {_decoded(p) for p in paths}
 
 
 def _decoded(path: bytes) -> str:
@@ -81,10 +86,48 @@ def of_operation(repo: Repo, journal: Journal, op: OpRow) -> OpChanges | None:
             now = moves.probe(repo)
             worktree = repo.diff_trees(before.files_tree, now.files_tree)
             staged = repo.diff_trees(before.staged_tree, now.staged_tree)
+            on_disk = _beside_trees(repo, before, now, paired(worktree))
     except (AtomicError, OSError) as exc:
         why = exc.message if isinstance(exc, AtomicError) else str(exc)
         return OpChanges(pre.sha, (), (), unknown=why)
-    return OpChanges(pre.sha, paired(worktree), paired(staged))
+    return OpChanges(pre.sha, on_disk, paired(staged))
+
+
+def _beside_trees(
+    repo: Repo, before: Snapshot, now: Snapshot, in_trees: tuple[ChangedPath, ...]
+) -> tuple[ChangedPath, ...]:
+    """`in_trees` (the files trees' diff) with what a checkpoint holds beside its trees, which
+    a rollback puts back too: empty folders made or removed (`path/`), FIFOs, sockets and
+    devices, and files over the size budget (no tree holds their bytes: one new, or one that
+    became so large, is `added` or `modified`; one as large at both ends is not seen to change)."""
+    from git_atomic.engine import checkpoint
+
+    said = {c.path: c for c in in_trees}
+    found: list[ChangedPath] = []
+    if before.all_empty_folders and now.all_empty_folders:  # (else a partial list: unsaid)
+        was, is_now = (_names(checkpoint.load_empty_folders(repo, s)) for s in (before, now))
+        filled = {f for f in was - is_now if any(p.startswith(f + "/") for p in said)}
+        found += [ChangedPath(f + "/", "added") for f in is_now - was]
+        found += [ChangedPath(f + "/", "deleted") for f in was - is_now - filled]
+    old_specials, new_specials = (
+        {_decoded(p): m for p, m in checkpoint.load_specials(repo, s).items()}
+        for s in (before, now)
+    )
+    for path in old_specials.keys() | new_specials.keys():
+        old, new = old_specials.get(path), new_specials.get(path)
+        if old == new or path in said:
+            continue
+        if old is None or new is None:
+            found.append(ChangedPath(path, "added" if old is None else "deleted"))
+        else:  # (the same kind: its permission bits; else a FIFO became a socket...)
+            same_kind = (old ^ new) & ~0o7777 == 0
+            found.append(ChangedPath(path, "mode" if same_kind else "type"))
+    large_before, large_now = (_names(checkpoint.load_too_large(repo, s)) for s in (before, now))
+    for path in large_now - large_before:  # over the budget now: its tree entry, if any, gone
+        found.append(ChangedPath(path, "modified" if said.pop(path, None) else "added"))
+    for path in large_before - large_now:  # over the budget at PRE-OP: held now, or gone
+        found.append(ChangedPath(path, "modified" if said.pop(path, None) else "deleted"))
+    return tuple(sorted((*said.values(), *found), key=lambda c: c.path))
 
 
 def of_turn(
