@@ -164,6 +164,11 @@ def test_the_mcp_status_tool_says_the_changes_of_the_open_operation(tmp_path: Pa
                 made.write("edit.txt", b"by the agent\n")
                 made.write(ODD, b"x\n")
                 said["status"] = await s.call_tool("status", {})
+                # The probe's objects were in a quarantine now gone: a checkpoint after it in
+                # the same server writes its own, and the abort puts every byte back.
+                said["checkpoint"] = await s.call_tool("checkpoint", {})
+                made.write("edit.txt", b"again\n")
+                said["abort"] = await s.call_tool("abort", {})
 
     anyio.run(main)
     assert not said["begin"].is_error
@@ -175,6 +180,9 @@ def test_the_mcp_status_tool_says_the_changes_of_the_open_operation(tmp_path: Pa
         ("edit.txt", "modified"),
     ]
     assert status.structured_content["turns"] == []
+    assert not said["checkpoint"].is_error and not said["abort"].is_error
+    assert made.read("edit.txt") == b"edit.txt at the start\n" and not made.exists(ODD)
+    made.git("fsck", "--no-dangling")
 
 
 def test_status_says_a_turn_whose_stop_was_busy_waits_to_be_judged(
@@ -242,3 +250,21 @@ def test_what_a_checkpoint_holds_beside_its_trees_is_listed_too(tmp_path: Path) 
     text = made.atomic("status", check=0).stdout
     assert "added    new-empty/" in text and "deleted  was-empty/" in text, text
     assert (made.path / "pipe").exists() and made.read("big.bin") == b"x" * 4096
+
+
+def test_a_checkpoint_after_a_status_in_the_same_helper_holds_its_bytes(tmp_path: Path) -> None:
+    """`status` probes the tree with its objects in a quarantine, removed as it ends; the warm
+    helper that ran it runs the next checkpoint, whose objects must be its own, not ones it
+    remembers from the probe: the undo of the abort brings back every byte."""
+    made = _made(tmp_path)
+    made.atomic("begin", "probe", check=0)
+    made.write("edit.txt", b"seen by status first\n")
+    made.write("fresh.txt", b"new, seen by status first\n")
+    assert "modified edit.txt" in made.atomic("status", check=0).stdout
+    made.atomic("checkpoint", check=0)
+    made.atomic("abort", check=0)
+    assert made.read("edit.txt") == b"edit.txt at the start\n" and not made.exists("fresh.txt")
+    made.atomic("undo", check=0)
+    assert made.read("edit.txt") == b"seen by status first\n"
+    assert made.read("fresh.txt") == b"new, seen by status first\n"
+    made.git("fsck", "--no-dangling")

@@ -268,6 +268,8 @@ def test_status_open_session(story: GitRepo) -> None:
         "  process  none: the operation waits for you\n"
         "  next  `git atomic checkpoint` records a stage, `git atomic commit` runs the gates\n"
         "  and makes it final, `git atomic abort` rolls it back\n"
+        "  changed  1 path on disk since PRE-OP <id>:\n"
+        "  added  stage.txt\n"
     )
 
 

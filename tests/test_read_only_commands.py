@@ -144,6 +144,7 @@ def test_the_queries_answer_in_a_repository_never_used(tmp_path: Path) -> None:
         "interrupted": None,
         "lock": None,
         "blocked": None,
+        "turns": [],
     }
     assert repo.atomic_json("log")["operations"] == []
     assert "no operations yet" in repo.atomic("log", check=0).stderr

@@ -18,6 +18,7 @@ from typing import Final
 from git_atomic.core.errors import AtomicError
 from git_atomic.core.journal import Journal
 from git_atomic.core.journalrows import OpRow
+from git_atomic.core.printable import printable
 from git_atomic.core.vocab import CheckpointKind
 from git_atomic.engine.checkpoint import Snapshot
 from git_atomic.engine.git import Repo
@@ -89,7 +90,7 @@ def of_operation(repo: Repo, journal: Journal, op: OpRow) -> OpChanges | None:
             on_disk = _beside_trees(repo, before, now, paired(worktree))
     except (AtomicError, OSError) as exc:
         why = exc.message if isinstance(exc, AtomicError) else str(exc)
-        return OpChanges(pre.sha, (), (), unknown=why)
+        return OpChanges(pre.sha, (), (), unknown=printable(why.splitlines()[0] if why else "?"))
     return OpChanges(pre.sha, on_disk, paired(staged))
 
 
