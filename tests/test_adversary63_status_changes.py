@@ -268,3 +268,18 @@ def test_a_checkpoint_after_a_status_in_the_same_helper_holds_its_bytes(tmp_path
     assert made.read("edit.txt") == b"seen by status first\n"
     assert made.read("fresh.txt") == b"new, seen by status first\n"
     made.git("fsck", "--no-dangling")
+
+
+def test_a_conflict_in_the_index_is_said_unmerged_not_deleted(tmp_path: Path) -> None:
+    """A merge left with a conflict during the operation: its staged tree leaves the unmerged
+    path out. Before: `staged ... deleted c`; after: `unmerged c`."""
+    made = GitRepo.create(tmp_path / "r", tmp_path / "home")
+    made.diverged()
+    made.atomic("begin", "merging", check=0)
+    made.git("merge", "-q", "side", check=False)
+    assert (made.path / ".git" / "MERGE_HEAD").exists()
+    text = made.atomic("status", check=0).stdout
+    assert "unmerged c" in text and "deleted  c" not in text, text
+    staged = made.atomic_json("status")["open"]["changes"]["staged"]["paths"]
+    assert {"path": "c", "action": "unmerged"} in staged, staged
+    assert (made.path / ".git" / "MERGE_HEAD").exists()

@@ -165,7 +165,9 @@ _CHANGED_PATHS: Final = obj(
             obj(
                 {
                     "path": STRING,
-                    "action": enum("added", "modified", "deleted", "mode", "type", "renamed"),
+                    "action": enum(
+                        "added", "modified", "deleted", "mode", "type", "renamed", "unmerged"
+                    ),
                 },
                 optional={"from": {**STRING, "description": "renamed: its path at PRE-OP"}},
             )

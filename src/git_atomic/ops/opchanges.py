@@ -88,10 +88,30 @@ def of_operation(repo: Repo, journal: Journal, op: OpRow) -> OpChanges | None:
             worktree = repo.diff_trees(before.files_tree, now.files_tree)
             staged = repo.diff_trees(before.staged_tree, now.staged_tree)
             on_disk = _beside_trees(repo, before, now, paired(worktree))
+            in_index = _unmerged(repo, now, paired(staged))
     except (AtomicError, OSError) as exc:
         why = exc.message if isinstance(exc, AtomicError) else str(exc)
         return OpChanges(pre.sha, (), (), unknown=printable(why.splitlines()[0] if why else "?"))
-    return OpChanges(pre.sha, on_disk, paired(staged))
+    return OpChanges(pre.sha, on_disk, in_index)
+
+
+def _unmerged(
+    repo: Repo, now: Snapshot, staged: tuple[ChangedPath, ...]
+) -> tuple[ChangedPath, ...]:
+    """`staged` with the index's unmerged paths (a merge's conflicts) said `unmerged`: its
+    tree leaves them out, which would say them deleted (or not say them at all)."""
+    if now.index_blob is None or now.index_entries is None:  # (no unmerged entry then)
+        return staged
+    conflicted = set()
+    for record in repo.cat_blob(now.index_entries).split(b"\0"):  # `ls-files -z -s -t -v`
+        head, _, path = record.partition(b"\t")
+        if path and head.split()[-1:] != [b"0"]:
+            conflicted.add(_decoded(path))
+    if not conflicted:
+        return staged
+    kept = [c for c in staged if c.path not in conflicted]
+    kept += [ChangedPath(path, "unmerged") for path in conflicted]
+    return tuple(sorted(kept, key=lambda c: c.path))
 
 
 def _beside_trees(
