@@ -58,8 +58,12 @@ def _change(made: GitRepo, outside: Path) -> None:
 
 
 def _git_dir_files(made: GitRepo) -> dict[str, tuple[int, int]]:
+    """The git dir's files, but the warm helper's own (its pid and lock: the machinery that
+    runs a command, which may start with any of them)."""
     found = {}
     for folder, _, names in os.walk(made.path / ".git"):
+        if os.path.join(".git", "atomic", "helper") in folder:
+            continue
         for name in names:
             st = os.lstat(os.path.join(folder, name))
             found[os.path.join(folder, name)] = (st.st_size, st.st_mtime_ns)
