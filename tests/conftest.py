@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from testing.gitrepo import GitRepo, helper_pids, stop_helpers
+from testing.gitrepo import GitRepo, helper_pids, stop_helpers, verify_flag
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -23,8 +23,9 @@ def pytest_configure(config: pytest.Config) -> None:
             _rewrite_test_modules(config)
 
     _signals_as_at_a_terminal()
-    # In-process captures check every edited scan tree against git's own (scan.py).
-    os.environ["GIT_ATOMIC_VERIFY_SCAN"] = "1"
+    # In-process captures check every edited scan tree against git's own (scan.py); not with
+    # GIT_ATOMIC_TEST_VERIFY=0 (a run as users have it: docs/contributing.md).
+    os.environ["GIT_ATOMIC_VERIFY_SCAN"] = verify_flag()
     # In-process engines (test_engine*, test_api, ...) commit with the identity in this
     # process's environment, as every subprocess gets it from hermetic_env: never from
     # whatever an earlier test of the same worker left (a clean CI machine has none).

@@ -353,8 +353,7 @@ def _new_tree(scan: Scan, deleted: list[bytes], changed: list[bytes]) -> str | N
                 edits=edits,
                 index_too=index_too,
             )
-            # (Under test the index is brought up to date all the same: scantree._verify. It
-            # counts as behind, as it is for everyone else.)
+            # (Under test the edit is checked on a copy of the index: scantree._verify_on_copy.)
             scan.index_behind = tree is not None and tree != scan.base_tree and not index_too
             return tree
     return scantree.update_from_disk(
