@@ -52,7 +52,7 @@ def test_a_going_back_edit_leaves_its_scan_index_as_it_found_it(
     edits = scantree.read_edits(g, [b"d/b.txt"], [b"a.txt"])
     assert edits is not None
     tree, pending = scantree.edit_tree(
-        g, index, split=False, base=base, edits=edits, index_too=False
+        g, index, split=scanindex.is_split(g, index), base=base, edits=edits, index_too=False
     )
     assert pending is None and tree is not None and tree != base
     # The index file untouched: the same bytes, the same file.
@@ -72,7 +72,9 @@ def test_a_kept_edit_brings_its_scan_index_up_to_date_either_way(
     monkeypatch.setenv("GIT_ATOMIC_VERIFY_SCAN", flag)
     edits = scantree.read_edits(g, [], [b"a.txt"])
     assert edits is not None
-    tree, pending = scantree.edit_tree(g, index, split=False, base=base, edits=edits)
+    tree, pending = scantree.edit_tree(
+        g, index, split=scanindex.is_split(g, index), base=base, edits=edits
+    )
     assert tree is not None
     if pending is not None:
         assert pending.wait(check=False).returncode == 0

@@ -218,29 +218,30 @@ def edit_tree(
                 raise AssertionError(f"scan: edited tree {tree} != written tree {written}")
             return None, None
         return tree, None
-    if _verify() and pending.wait(check=False).returncode == 0:
-        # Under test, always: on a copy, the scan index's cached trees left as they are.
-        _verify_on_copy(repo, index, tree, info=None)
+    if _verify():
+        # Under test, always: on a copy given the same entries, the update left running as it
+        # is for users (a reader of the scan index that does not wait for it sees what theirs
+        # does) and the scan index's cached trees as they are.
+        _verify_on_copy(repo, index, tree, info=info)
     return tree, pending
 
 
-def _verify_on_copy(repo: Repo, index: Path, tree: str, *, info: bytes | None) -> None:
-    """Under test: git's `write-tree` of a copy of the scan index (with `info`'s entries
-    given to it first, where the index itself is not brought up to date) is the edited tree.
+def _verify_on_copy(repo: Repo, index: Path, tree: str, *, info: bytes) -> None:
+    """Under test: git's `write-tree` of a copy of the scan index, given `info`'s entries
+    (the index itself is left to the caller's update, or as it is), is the edited tree.
     The copy is written whole (never a shared index of its own) and removed: a run checked
     so leaves every file as a run that is not."""
     copy = repo.scratch_path("scan-verify")
     try:
         scanindex.share(index, copy)
-        if info is not None:
-            repo.run(
-                *scanindex.git_config(False),
-                "update-index",
-                "-z",
-                "--index-info",
-                input=info,
-                env={"GIT_INDEX_FILE": str(copy)},
-            )
+        repo.run(
+            *scanindex.git_config(False),
+            "update-index",
+            "-z",
+            "--index-info",
+            input=info,
+            env={"GIT_INDEX_FILE": str(copy)},
+        )
         written = scanindex.write_tree(repo, copy, split=False)
     finally:
         copy.unlink(missing_ok=True)
