@@ -15,22 +15,11 @@ import time
 from pathlib import Path
 
 from testing.gitrepo import GitRepo
-from tests.test_agents_hooks import HOLD_LOCK, ClaudeCode, bash, edit, repo, stop
+from tests.test_agents_hooks import ClaudeCode, bash, edit, held_lock, repo, stop
 
 __all__ = ["repo"]
 
 START = b"def answer():\n    return 41\n"
-
-
-def _held(repo: GitRepo, go: Path) -> subprocess.Popen[bytes]:
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(repo.path / ".git" / "atomic.lock"), str(go)],
-        env=repo.env,
-    )
-    while not Path(str(go) + ".held").exists():
-        assert holder.poll() is None
-        time.sleep(0.01)
-    return holder
 
 
 def test_the_lock_wait_running_out(repo: GitRepo, tmp_path: Path) -> None:
@@ -38,7 +27,7 @@ def test_the_lock_wait_running_out(repo: GitRepo, tmp_path: Path) -> None:
     claude.env["GIT_ATOMIC_HOOK_LOCK_WAIT"] = "0.3"
     claude.turn([edit(repo, 1, "VALUE = 3", file="lib.py")])
     (pre, post), act = bash(repo, 2, "echo n > N", lambda: repo.write("N", b"n\n"))
-    holder = _held(repo, tmp_path / "go")
+    holder = held_lock(repo, tmp_path / "go")
     try:
         [answer] = claude.send(pre)
     finally:
@@ -49,7 +38,7 @@ def test_the_lock_wait_running_out(repo: GitRepo, tmp_path: Path) -> None:
     act()
     claude.send(post)
     claude.turn([edit(repo, 3, "BUG")])
-    holder = _held(repo, tmp_path / "go2")
+    holder = held_lock(repo, tmp_path / "go2")
     try:
         [answer] = claude.send(stop())
     finally:
@@ -73,7 +62,7 @@ def test_sigterm_while_a_call_waits_for_the_lock(repo: GitRepo, tmp_path: Path) 
     claude = ClaudeCode(repo)
     claude.turn([edit(repo, 1, "VALUE = 3", file="lib.py")])
     (pre, post), act = bash(repo, 2, "echo n > N", lambda: repo.write("N", b"n\n"))
-    holder = _held(repo, tmp_path / "go")
+    holder = held_lock(repo, tmp_path / "go")
     said = tmp_path / "err"
     try:
         with said.open("wb") as err:

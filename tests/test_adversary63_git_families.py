@@ -30,14 +30,12 @@ Found and fixed while playing t7900 with your purge: tests/test_adversary63_refl
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 import test_adversary59_git_merges as merges
 import test_git_cases_more as more
-
-from testing.gitrepo import GitRepo
+from test_adversary63_reflog_expired_since import fsck_clean
 
 CASES: list[more.Case] = []
 
@@ -141,17 +139,6 @@ def _named(name: str) -> more.Case:
     return next(c for c in CASES if c.name == name)
 
 
-def _fsck(repo: GitRepo) -> None:
-    res = subprocess.run(
-        ["git", "fsck", "--no-dangling"],
-        cwd=repo.path,
-        env=repo.env,
-        capture_output=True,
-        text=True,
-    )
-    assert res.returncode == 0 and "invalid" not in res.stderr, res.stderr
-
-
 # A commit only the reflogs name (a secret committed, reset away): what your purge is for.
 PURGED = (
     "printf 's\\n' > secret; git add secret; git commit -qm secret; git reset -q --hard HEAD~\n"
@@ -185,7 +172,7 @@ def test_your_maintenance_between_the_operation_and_its_take_back(
         more._atomic(repo, case, "undo")
         expected = more._twin(tmp_path, case, YOUR_MAINTENANCE, op)
     more.base.same(expected, more.state(repo), f"after {move}")
-    _fsck(repo)
+    fsck_clean(repo)
 
 
 NULL_GITLINK = (

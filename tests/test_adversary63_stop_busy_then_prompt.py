@@ -9,32 +9,18 @@ files on disk, the journal's operation and what the hook said."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from testing.gitrepo import GitRepo
-from tests.test_agents_hooks import HOLD_LOCK, ClaudeCode, edit, ops, prompt, repo, stop
+from tests.test_agents_hooks import ClaudeCode, edit, held_lock, ops, prompt, repo, stop
 
 __all__ = ["repo"]
 
 START = b"def answer():\n    return 41\n"
 
 
-def _held(repo: GitRepo, go: Path) -> subprocess.Popen[bytes]:
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(repo.path / ".git" / "atomic.lock"), str(go)],
-        env=repo.env,
-    )
-    while not Path(str(go) + ".held").exists():
-        assert holder.poll() is None
-        time.sleep(0.01)
-    return holder
-
-
 def _busy_stop(claude: ClaudeCode, repo: GitRepo, go: Path) -> str:
-    holder = _held(repo, go)
+    holder = held_lock(repo, go)
     try:
         [answer] = claude.send(stop())
     finally:
@@ -85,7 +71,7 @@ def test_busy_again_at_the_prompt_the_turn_stays_open_and_its_next_stop_judges_i
     claude.env["GIT_ATOMIC_HOOK_LOCK_WAIT"] = "0.3"
     claude.turn([edit(repo, 1, "VALUE = 3", file="lib.py"), edit(repo, 2, "BUG")])
     _busy_stop(claude, repo, tmp_path / "go")
-    holder = _held(repo, tmp_path / "go2")
+    holder = held_lock(repo, tmp_path / "go2")
     try:
         answers = claude.send(prompt("go on"))
     finally:

@@ -558,6 +558,18 @@ HOLD_LOCK = (
 )
 
 
+def held_lock(repo: GitRepo, go: Path) -> subprocess.Popen[bytes]:
+    """A process holding `repo`'s worktree lock (HOLD_LOCK) until the file `go` appears."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(repo.path / ".git" / "atomic.lock"), str(go)],
+        env=repo.env,
+    )
+    while not Path(str(go) + ".held").exists():
+        assert holder.poll() is None
+        time.sleep(0.01)
+    return holder
+
+
 @pytest.mark.parametrize("first", [True, False], ids=["first-call", "later-call"])
 def test_a_call_whose_hook_was_killed_before_its_checkpoint_is_named_unprotected(
     repo: GitRepo, tmp_path: Path, first: bool
