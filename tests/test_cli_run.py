@@ -331,6 +331,7 @@ def test_log_show_status(repo: GitRepo) -> None:
         "interrupted": None,
         "lock": None,
         "blocked": None,
+        "turns": [],
     }
     human = repo.atomic("log", check=0)
     assert "good" in human.stdout and "bad" in human.stdout

@@ -237,7 +237,8 @@ def report_done(
     for problem in done.problems:
         output.say(f"git-atomic: warning: {problem}")
     for line in git_dir:  # (the reflogs it wrote back: in the summary, mended_words)
-        if not line.startswith("reflog of "):
+        # (a line already said as a warning above, a pruned commit the reflogs name: once)
+        if not line.startswith("reflog of ") and line not in done.problems:
             output.say(f"git-atomic: git dir: {printable(line)}")
     tell_kept(ctx, move)
     n = len(facts.changes)

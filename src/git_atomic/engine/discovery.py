@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from pathlib import Path
 from typing import Final
 
@@ -318,8 +317,12 @@ def _environment_config(stderr: bytes) -> str:
 
 # git's refusals of a configuration it cannot read (config.c): a line it cannot parse, a value
 # of the wrong kind (`core.bare = bogus`, a size with a bogus unit), a bad variable name.
-_CONFIG_UNREADABLE: Final = re.compile(
-    rb"^fatal: bad (?:boolean |numeric )?config (?:line|value|variable|file)", re.M
+# (Prefixes, not a pattern: discovery is on every hook call's way, and a pattern compiled at
+# import costs each call: tests/test_hook_call_imports.py.)
+_CONFIG_UNREADABLE: Final = tuple(
+    b"fatal: bad " + kind + b"config " + what
+    for kind in (b"", b"boolean ", b"numeric ")
+    for what in (b"line", b"value", b"variable", b"file")
 )
 
 
@@ -370,7 +373,7 @@ def _discover(cwd: str, *, located: bool, check: bool = True) -> Repo:
             )
         if b"unable to parse command-line config" in res.stderr:
             raise UsageError(_environment_config(res.stderr))
-        if _CONFIG_UNREADABLE.search(res.stderr):
+        if any(line.startswith(_CONFIG_UNREADABLE) for line in res.stderr.splitlines()):
             raise ConfigError(_unreadable_config(res.stderr))
         if b"not a git repository" in res.stderr:
             raise NotARepository(
